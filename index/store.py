@@ -1,0 +1,331 @@
+"""The index directory: Chroma (vectors and chunk metadata), the BM25 index and
+the ingest ledger, behind one small class.
+
+Chroma is used embedded (``PersistentClient`` under the index directory) or,
+with ``CHROMA_HOST`` set, through ``HttpClient`` against a ``chroma run``
+server. Embedded Chroma is not process-safe, so the embedded store is guarded
+by an exclusive file lock. Chroma and LlamaIndex types stay inside this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import bm25
+from .errors import IndexNotReady, StoreLocked, StoreUnavailable
+from .settings import Settings
+from .state import Ledger
+from .types import Chunk, Filters, Passage
+
+MARKER = "newsbot-index.json"
+FORMAT = 1
+LOCK_WAIT_SECONDS = 5.0
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"Rebuild it with: newsbot ingest --rebuild --index-dir {index_dir}"
+
+
+def chunk_metadata(c: Chunk) -> dict[str, Any]:
+    a = c.article
+    return {
+        "source": a.source,
+        "start": c.start,
+        "end": c.end,
+        "outlet": a.outlet,
+        "outlet_key": a.outlet.lower(),
+        "publisher": a.publisher or "",
+        "title": a.title or "",
+        "published": a.published.isoformat() if a.published else "",
+        "day": a.published.toordinal() if a.published else 0,
+        "url": a.url or "",
+        "note": a.note or "",
+    }
+
+
+def _passage(cid: str, text: str, m: dict[str, Any], score: float = 0.0) -> Passage:
+    pub = str(m.get("published") or "")
+    return Passage(
+        chunk_id=cid,
+        source=str(m["source"]),
+        text=text,
+        start=int(m["start"]),
+        end=int(m["end"]),
+        outlet=str(m["outlet"]),
+        publisher=str(m.get("publisher") or "") or None,
+        title=str(m.get("title") or "") or None,
+        published=date.fromisoformat(pub) if pub else None,
+        url=str(m.get("url") or "") or None,
+        note=str(m.get("note") or "") or None,
+        score=score,
+    )
+
+
+def chroma_where(f: Filters) -> dict[str, Any] | None:
+    conds: list[dict[str, Any]] = []
+    if f.outlet:
+        conds.append({"outlet_key": f.outlet.lower()})
+    if f.since:
+        conds.append({"day": {"$gte": f.since.toordinal()}})
+    if f.until:
+        conds.append({"day": {"$lte": f.until.toordinal()}})
+    if f.until and not f.since:
+        conds.append({"day": {"$gt": 0}})
+    if not conds:
+        return None
+    return conds[0] if len(conds) == 1 else {"$and": conds}
+
+
+class Store:
+    """One index directory. Open with ``writable=True`` to ingest."""
+
+    def __init__(self, settings: Settings, *, writable: bool = False) -> None:
+        self.settings = settings
+        self.dir = settings.index_dir.resolve()
+        self.writable = writable
+        self._lock_file: Any = None
+        self._bm25: bm25.BM25Index | None = None
+        fresh = self._check_dir()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            self._write_marker({"format": FORMAT})
+        if not settings.chroma_host:
+            self._lock()
+        self.ledger = Ledger(self.dir / "ledger.sqlite")
+        self.collection = self._open_collection()
+
+    # ------------------------------------------------------------ opening
+
+    @property
+    def marker(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.dir / MARKER).read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def _check_dir(self) -> bool:
+        """Refuse foreign or damaged folders; True when the index is new."""
+        d = self.dir
+        if not d.exists() or not any(d.iterdir()):
+            if not self.writable:
+                raise IndexNotReady(f"No index at {d} yet. Build it with: newsbot ingest")
+            return True
+        if not (d / MARKER).exists():
+            raise IndexNotReady(
+                f"{d} is not a newsbot index (no {MARKER}). Choose another --index-dir, "
+                "or empty that folder yourself."
+            )
+        if self.marker.get("format") != FORMAT:
+            raise IndexNotReady(f"The index at {d} is damaged or from another version. {rebuild_hint(d)}")
+        return False
+
+    def _lock(self) -> None:
+        path = self.dir / "lock"
+        self._lock_file = open(path, "a+")  # noqa: SIM115 - held for the store's lifetime
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._lock_file.seek(0)
+                self._lock_file.truncate()
+                self._lock_file.write(str(os.getpid()))
+                self._lock_file.flush()
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self._lock_file.seek(0)
+                    pid = self._lock_file.read().strip() or "?"
+                    self._lock_file.close()
+                    raise StoreLocked(
+                        f"The index at {self.dir} is in use by another newsbot process (pid {pid}). "
+                        "Embedded Chroma is not safe to share between processes: stop the other "
+                        "process, or run a Chroma server (chroma run) and set CHROMA_HOST."
+                    ) from None
+                time.sleep(0.1)
+
+    def _open_collection(self) -> Any:
+        s = self.settings
+        try:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False)
+            if s.chroma_host:
+                where = f"{s.chroma_host}:{s.chroma_port}"
+                try:
+                    socket.create_connection((s.chroma_host, s.chroma_port), timeout=3).close()
+                except OSError as e:
+                    raise StoreUnavailable(
+                        f"Cannot reach the Chroma server at {where} ({e.strerror or e}). "
+                        "Start it with: chroma run --path DIR --port PORT, or unset CHROMA_HOST."
+                    ) from e
+                client = chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, settings=chroma_settings)
+            else:
+                client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+            if self.writable:
+                return client.get_or_create_collection(
+                    s.chroma_collection, metadata={"hnsw:space": "cosine"}
+                )
+            return client.get_collection(s.chroma_collection)
+        except (StoreUnavailable, IndexNotReady):
+            raise
+        except Exception as e:  # chromadb raises many types; translate them all here
+            if s.chroma_host:
+                raise StoreUnavailable(
+                    f"The Chroma server at {s.chroma_host}:{s.chroma_port} failed: {e}"
+                ) from e
+            raise IndexNotReady(f"Cannot open the index at {self.dir} ({e}). {rebuild_hint(self.dir)}") from e
+
+    def close(self) -> None:
+        self.ledger.close()
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ writing
+
+    def write_marker(self, embed_name: str, dim: int) -> None:
+        m = self.marker
+        if m.get("embed_model") and (m.get("embed_model"), m.get("dim")) != (embed_name, dim):
+            raise IndexNotReady(
+                f"The index at {self.dir} was built with {m.get('embed_model')}, not {embed_name}. "
+                + rebuild_hint(self.dir)
+            )
+        self._write_marker({"format": FORMAT, "embed_model": embed_name, "dim": dim})
+
+    def _write_marker(self, data: dict[str, Any]) -> None:
+        tmp = self.dir / (MARKER + ".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.dir / MARKER)
+
+    def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        """Store chunks through LlamaIndex's ChromaVectorStore."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        nodes = [
+            TextNode(
+                id_=c.id,
+                text=c.text,
+                metadata=chunk_metadata(c),
+                embedding=list(v),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=c.article.source)},
+                excluded_embed_metadata_keys=list(chunk_metadata(c)),
+                excluded_llm_metadata_keys=list(chunk_metadata(c)),
+            )
+            for c, v in zip(chunks, vectors, strict=True)
+        ]
+        try:
+            ChromaVectorStore(chroma_collection=self.collection).add(nodes)
+        except Exception as e:
+            raise StoreUnavailable(f"Writing to Chroma failed: {e}") from e
+
+    def delete_sources(self, sources: Sequence[str]) -> None:
+        for i in range(0, len(sources), 200):
+            batch = list(sources[i : i + 200])
+            where: dict[str, Any] = {"source": batch[0]} if len(batch) == 1 else {"source": {"$in": batch}}
+            self.collection.delete(where=where)
+
+    def rebuild_bm25(self) -> bm25.BM25Index:
+        ids: list[str] = []
+        texts: list[str] = []
+        outlets: list[str] = []
+        days: list[int] = []
+        for cid, text, m in self.iter_chunks():
+            ids.append(cid)
+            texts.append(f"{m.get('title') or ''}\n{text}")
+            outlets.append(str(m["outlet"]))
+            days.append(int(m.get("day") or 0))
+        gen = int(self.ledger.get("generation") or 0)
+        index = bm25.build(ids, texts, outlets, days, gen)
+        if self.writable or not self.settings.chroma_host:
+            bm25.save(index, self.dir / "bm25")
+        self._bm25 = index
+        return index
+
+    # ------------------------------------------------------------ reading
+
+    def iter_chunks(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        offset = 0
+        while True:
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            for cid, doc, meta in zip(ids, got["documents"], got["metadatas"], strict=True):
+                yield cid, doc, dict(meta)
+            offset += len(ids)
+
+    def bm25(self) -> bm25.BM25Index:
+        gen = int(self.ledger.get("generation") or 0)
+        if self._bm25 is None or self._bm25.generation != gen:
+            loaded = bm25.load(self.dir / "bm25")
+            self._bm25 = loaded if loaded and loaded.generation == gen else self.rebuild_bm25()
+        return self._bm25
+
+    def dense(self, vector: Sequence[float], k: int, filters: Filters) -> list[tuple[str, float]]:
+        try:
+            res = self.collection.query(
+                query_embeddings=[list(vector)], n_results=k, where=chroma_where(filters), include=["distances"]
+            )
+        except Exception as e:
+            raise StoreUnavailable(f"Chroma query failed: {e}") from e
+        ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+    def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            cid: _passage(cid, doc, dict(meta))
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def articles(self) -> list[dict[str, Any]]:
+        """One row per indexed article: provenance and chunk count."""
+        rows: dict[str, dict[str, Any]] = {}
+        for _cid, _text, m in self.iter_chunks():
+            r = rows.setdefault(
+                str(m["source"]),
+                {k: m.get(k) or None for k in ("source", "outlet", "publisher", "title", "published", "url", "note")}
+                | {"chunks": 0},
+            )
+            r["chunks"] += 1
+        return sorted(rows.values(), key=lambda r: (r["published"] or "", r["source"]))
+
+    def outlets(self) -> dict[str, int]:
+        """Indexed outlets with their article counts."""
+        counts: dict[str, int] = {}
+        for a in self.articles():
+            counts[a["outlet"]] = counts.get(a["outlet"], 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def wipe(index_dir: Path) -> None:
+    """Delete a newsbot index directory (only one that carries our marker)."""
+    d = index_dir.resolve()
+    if d.exists() and any(d.iterdir()) and not (d / MARKER).exists() and not (d / "ledger.sqlite").exists():
+        raise IndexNotReady(f"{d} is not a newsbot index; refusing to delete it.")
+    shutil.rmtree(d, ignore_errors=True)

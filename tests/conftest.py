@@ -1,0 +1,50 @@
+"""Shared fixtures: the seed corpus indexed once per session with the real
+model and a real embedded Chroma, in a temporary index directory."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from index.ingest import ingest
+from index.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+
+
+def make_settings(index_dir: Path, corpus: Path = CORPUS, **kw: object) -> Settings:
+    # _env_file=None: tests never read a developer's .env
+    return Settings(_env_file=None, index_dir=index_dir, corpus_dir=corpus, **kw)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index_dir = tmp_path_factory.mktemp("seed-index")
+    ingest(make_settings(index_dir))
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seed_settings(seed_index: Path) -> Settings:
+    return make_settings(seed_index)
+
+
+@pytest.fixture(scope="session")
+def engine(seed_settings: Settings) -> Iterator[Engine]:
+    eng = Engine.open(seed_settings)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the seed corpus."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst
