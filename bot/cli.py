@@ -26,7 +26,7 @@ class UserError(click.ClickException):
 
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         err.print(f"Error: {self.message}", markup=False, highlight=False, style="red")
@@ -59,8 +59,13 @@ def parse_day(value: str | None, name: str) -> date | None:
 @contextmanager
 def ingest_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not enabled,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
     )
     tasks: dict[str, Any] = {}
 
@@ -77,7 +82,9 @@ def ingest_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int | 
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--index-dir", type=click.Path(path_type=Path), help="Index directory (NEWSBOT_INDEX_DIR).")
+@click.option(
+    "--index-dir", type=click.Path(path_type=Path), help="Index directory (NEWSBOT_INDEX_DIR)."
+)
 @click.pass_context
 def main(ctx: click.Context, index_dir: Path | None) -> None:
     """Answer questions about news articles, citing the exact words of each outlet."""
@@ -131,15 +138,27 @@ def open_engine(settings: Settings) -> Any:
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="How many passages to retrieve.")
-@click.option("--mode", type=click.Choice(["auto", "llm", "extractive"]), default="auto", show_default=True)
+@click.option(
+    "--mode", type=click.Choice(["auto", "llm", "extractive"]), default="auto", show_default=True
+)
 @click.pass_obj
-def ask(settings: Settings, question: str, as_json: bool, outlet: str | None, since: str | None,
-        until: str | None, k: int | None, mode: str) -> None:
+def ask(
+    settings: Settings,
+    question: str,
+    as_json: bool,
+    outlet: str | None,
+    since: str | None,
+    until: str | None,
+    k: int | None,
+    mode: str,
+) -> None:
     """Answer QUESTION from the indexed articles."""
     from .engine import AskOptions, check_question
     from .render import render_answer
 
-    filters = Filters(outlet=outlet, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    filters = Filters(
+        outlet=outlet, since=parse_day(since, "--since"), until=parse_day(until, "--until")
+    )
     with user_errors():
         check_question(question, settings.max_question_chars)  # before any slow work
         with open_engine(settings) as engine:
@@ -162,27 +181,60 @@ def sources(settings: Settings) -> None:
         rows = store.articles()
     table = Table("outlet", "publisher", "date", "title", "chunks", "source", header_style="bold")
     for r in rows:
-        table.add_row(r["outlet"], r["publisher"] or "", r["published"] or "", r["title"] or "", str(r["chunks"]), r["source"])
+        table.add_row(
+            r["outlet"],
+            r["publisher"] or "",
+            r["published"] or "",
+            r["title"] or "",
+            str(r["chunks"]),
+            r["source"],
+        )
     Console().print(table)
     err.print(f"{len(rows)} article(s).")
 
 
 @main.command("eval")
 @click.argument("qa_file", type=click.Path(path_type=Path))
-@click.option("--mode", type=click.Choice(["auto", "llm", "extractive"]), default="extractive", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "llm", "extractive"]),
+    default="extractive",
+    show_default=True,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-@click.option("--report", type=click.Path(path_type=Path), help="Also write the JSON report to FILE.")
-@click.option("--baseline", type=click.Path(path_type=Path), help="Compare with an earlier JSON report.")
-@click.option("--fail-under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when METRIC < VALUE.")
+@click.option(
+    "--report", type=click.Path(path_type=Path), help="Also write the JSON report to FILE."
+)
+@click.option(
+    "--baseline", type=click.Path(path_type=Path), help="Compare with an earlier JSON report."
+)
+@click.option(
+    "--fail-under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when METRIC < VALUE."
+)
 @click.pass_obj
-def eval_cmd(settings: Settings, qa_file: Path, mode: str, as_json: bool, report: Path | None,
-             baseline: Path | None, fail_under: tuple[str, ...]) -> None:
+def eval_cmd(
+    settings: Settings,
+    qa_file: Path,
+    mode: str,
+    as_json: bool,
+    report: Path | None,
+    baseline: Path | None,
+    fail_under: tuple[str, ...],
+) -> None:
     """Run fixed question/answer pairs and grade the answers."""
     from .evaluate import run_eval_command
 
     with user_errors():
-        code = run_eval_command(settings, qa_file, mode=mode, as_json=as_json, report=report,
-                                baseline=baseline, fail_under=list(fail_under), open_engine=open_engine)
+        code = run_eval_command(
+            settings,
+            qa_file,
+            mode=mode,
+            as_json=as_json,
+            report=report,
+            baseline=baseline,
+            fail_under=list(fail_under),
+            open_engine=open_engine,
+        )
     raise SystemExit(code)
 
 

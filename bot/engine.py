@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from index.embed import Embedder, load_embedder
@@ -11,9 +11,10 @@ from index.errors import LLMError, QuestionError
 from index.retrieve import RetrievalConfig, Retriever
 from index.settings import Settings
 from index.store import Store
-from index.types import Filters
+from index.types import Filters, Passage
 
 from . import extractive
+from .query import QuestionInfo, analyse
 from .types import Answer
 
 Mode = Literal["auto", "llm", "extractive"]
@@ -31,7 +32,9 @@ class AskOptions:
 def check_question(question: str, limit: int) -> str:
     q = " ".join(question.split())
     if not q:
-        raise QuestionError("The question is empty. Ask something, e.g. newsbot ask \"Who is Pat Ryder?\"")
+        raise QuestionError(
+            'The question is empty. Ask something, e.g. newsbot ask "Who is Pat Ryder?"'
+        )
     if len(q) > limit:
         raise QuestionError(f"The question is {len(q):,} characters long; the limit is {limit:,}.")
     return q
@@ -79,7 +82,14 @@ class Engine:
         q = check_question(question, self.settings.max_question_chars)
         search = opts.standalone or q
         t0 = time.perf_counter()
+        info = analyse(search, self.known_outlets())
         passages = self.retriever.retrieve(search, opts.filters, opts.k)
+        if not opts.filters.outlet:  # make sure each outlet the question names is heard
+            seen = {p.chunk_id for p in passages}
+            for outlet in info.outlets:
+                more = self.retriever.retrieve(search, replace(opts.filters, outlet=outlet), 3)
+                passages += [p for p in more if p.chunk_id not in seen]
+                seen |= {p.chunk_id for p in more}
         t1 = time.perf_counter()
         use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
         notices: list[str] = []
@@ -92,7 +102,7 @@ class Engine:
             except LLMError as e:
                 notices.append(f"{e} Falling back to the extractive answer.")
         if answer is None:
-            answer = self._extractive(search, passages, opts)
+            answer = self._extractive(search, info, passages, opts)
             answer.question = q
         answer.notices = notices + answer.notices
         if opts.standalone and opts.standalone != q:
@@ -101,13 +111,30 @@ class Engine:
         answer.retrieved = passages
         return answer
 
-    def _extractive(self, q: str, passages: list, opts: AskOptions) -> Answer:  # type: ignore[type-arg]
+    def known_outlets(self) -> list[str]:
+        return sorted({str(o) for o in self.store.outlet_names()})
+
+    def _extractive(
+        self, q: str, info: QuestionInfo, passages: list[Passage], opts: AskOptions
+    ) -> Answer:
         index = self.store.bm25()
         idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
-        scored = extractive.score_sentences(q, passages, idf, self.embedder.embed_documents)
+        scored = extractive.score_sentences(info, passages, idf, self.embedder.embed_documents)
+        where = " in the articles matching your filters" if opts.filters.active else ""
         if not scored or scored[0].score < self.settings.min_relevance:
-            where = " in the articles matching your filters" if opts.filters.active else ""
-            return Answer(q, f"{extractive.DECLINE}{where}: no indexed article answers this question.", True, "extractive")
-        selected = extractive.select(scored, q, self.settings.answer_sentences)
+            return Answer(
+                q,
+                f"{extractive.DECLINE}{where}: no indexed article answers this question.",
+                True,
+                "extractive",
+            )
+        if info.yes_no and not extractive.states_it(q, info, scored):
+            return Answer(
+                q,
+                f"{extractive.DECLINE}{where}: no indexed article states whether this happened.",
+                True,
+                "extractive",
+            )
+        selected = extractive.select(scored, info, self.settings.answer_sentences)
         text, citations = extractive.compose(selected)
         return Answer(q, text, False, "extractive", citations)

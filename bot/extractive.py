@@ -18,21 +18,65 @@ from index.sentences import sentence_spans
 from index.text import terms
 from index.types import Passage
 
+from .query import META_WORDS, MONTHS, QuestionInfo, month_matches
 from .types import Citation
 
 DECLINE = "The corpus doesn't say"
 
 SPEECH_VERBS = (
     "said|says|told|added|stated|claimed|acknowledged|warned|insisted|argued|noted|wrote|"
-    "declared|announced|explained|replied|asked|urged|denied|described|called|according to"
+    "declared|announced|explained|replied|urged|denied|assured"
 )
-_SPEECH = re.compile(rf"\b({SPEECH_VERBS})\b", re.IGNORECASE)
+_SPEECH = re.compile(rf"(?<![\w-])({SPEECH_VERBS})\b")
 _QUOTE_CHARS = re.compile(r"[“”\"]")
-_NAME = r"(?:[A-Z][a-zA-Z’'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-zA-Z’'\-]+|[A-Z]\.))*"
-_SPEAKER_AFTER = re.compile(rf"(?:{SPEECH_VERBS})\s+(?:by\s+)?(?:the\s+)?({_NAME})")
-_SPEAKER_BEFORE = re.compile(rf"({_NAME})\s*,?[^.,“”\"]{{0,60}}?\b(?:{SPEECH_VERBS})\b")
-_NOT_NAMES = {"The", "In", "On", "But", "And", "He", "She", "They", "It", "A", "An", "We", "I", "This"}
-COMPARE = re.compile(r"\b(compar\w*|differ\w*|contrast|versus|vs\.?|outlets|both|each outlet|between)\b", re.I)
+_CAP = r"(?:(?:Mr|Mrs|Ms|Dr|Gen|Maj|Sen|Rep|Gov)\.\s+)?[A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+){0,3}"
+# "Kirby said", "Jake Sullivan told" / "said Ms. Bedingfield", "said Pentagon spokesman John Kirby"
+_NAME_VERB = re.compile(rf"({_CAP})\s+(?:{SPEECH_VERBS})\b")
+_TITLES = (
+    "spokesman|spokeswoman|spokesperson|minister|official|director|secretary|president|adviser|"
+    "advisor|general|chief|leader|governor|mayor|negotiator|analyst|expert|coordinator|ambassador"
+)
+_VERB_NAME = re.compile(
+    rf"(?<![\w-])(?:{SPEECH_VERBS})\s+(?:(?:[A-Z][a-z]+\s+)?(?:{_TITLES})\s+)?({_CAP})"
+)
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "In",
+        "On",
+        "But",
+        "And",
+        "He",
+        "She",
+        "They",
+        "It",
+        "A",
+        "An",
+        "We",
+        "I",
+        "This",
+        "That",
+        "There",
+        "Washington",
+        "Moscow",
+        "Kyiv",
+        "Kiev",
+        "Russia",
+        "Ukraine",
+        "Pentagon",
+        "Kremlin",
+        "White",
+        "House",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
+)
+COMPARE = re.compile(r"\b(compar\w*|differ\w*|contrast|versus|outlets)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -47,18 +91,19 @@ class Scored:
 
 
 def speaker_of(sentence: str) -> str | None:
-    """The person a sentence quotes, when it is reported speech; else None."""
-    if not _SPEECH.search(sentence):
-        return None
-    for rx in (_SPEAKER_BEFORE, _SPEAKER_AFTER):
+    """The named person a sentence reports as speaking, else None.
+
+    Only a name right next to a speech verb counts ("Kirby said", "said Ms.
+    Bedingfield"); place and institution names are not speakers.
+    """
+    for rx in (_NAME_VERB, _VERB_NAME):
         for m in rx.finditer(sentence):
-            name = m.group(1).strip()
-            words = name.split()
+            words = re.sub(r"[’']s$", "", m.group(1)).split()
             while words and words[0] in _NOT_NAMES:
                 words = words[1:]
-            if words and not (len(words) == 1 and words[0] in _NOT_NAMES):
+            if words and not all(w in _NOT_NAMES for w in words):
                 return " ".join(words)
-    return "a source" if _QUOTE_CHARS.search(sentence) else None
+    return None
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int, int, str]]:
@@ -76,19 +121,21 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int,
 
 
 def score_sentences(
-    question: str,
+    info: QuestionInfo,
     passages: Sequence[Passage],
     idf: Callable[[str], float],
     embed: Callable[[list[str]], list[list[float]]] | None,
 ) -> list[Scored]:
-    qterms = set(terms(question))
+    """Score each sentence by question coverage, embedding similarity, and
+    agreement with the outlets and months the question names."""
+    qterms = content_terms(info)
     cands = candidate_sentences(passages)
     if not cands or not qterms:
         return []
     total = sum(idf(t) for t in qterms) or 1.0
     dense: list[float] = [0.0] * len(cands)
     if embed is not None:
-        vecs = embed([question] + [c[3] for c in cands])
+        vecs = embed([info.content] + [c[3] for c in cands])
         q = vecs[0]
         dense = [max(0.0, sum(a * b for a, b in zip(q, v, strict=True))) for v in vecs[1:]]
     rank = {p.chunk_id: r for r, p in enumerate(passages)}
@@ -96,57 +143,127 @@ def score_sentences(
     for (p, s, e, text), d in zip(cands, dense, strict=True):
         sterms = set(terms(text))
         lex = sum(idf(t) for t in qterms & sterms) / total
-        prior = 0.05 / (1 + rank.get(p.chunk_id, 0))
-        score = (0.5 * lex + 0.5 * d if embed is not None else lex) + prior
+        score = 0.5 * lex + 0.5 * d if embed is not None else lex
+        score += 0.03 / (1 + rank.get(p.chunk_id, 0))
+        if p.outlet in info.outlets:
+            score += 0.05
+        if month_matches(p.published, info.months):
+            score += 0.03
         scored.append(Scored(p, s, e, text, score, lex, d))
     scored.sort(key=lambda x: -x.score)
     return scored
 
 
-def select(scored: list[Scored], question: str, n: int) -> list[Scored]:
-    """The best sentences; for comparison questions, the best of each outlet."""
+def content_terms(info: QuestionInfo) -> set[str]:
+    """Question words that must be found in an answer: no outlet names, no
+    words about articles, no months or years (those are metadata)."""
+    drop = (
+        META_WORDS | set(MONTHS) | {"2019", "2020", "2021", "2022", "2023", "2024", "2025", "2026"}
+    )
+    return {t for t in terms(info.content) if t not in drop and not re.fullmatch(r"(19|20)\d\d", t)}
+
+
+def predicate_terms(question: str, info: QuestionInfo) -> set[str]:
+    """Lower-case content words of a question: what it asks happened, as
+    opposed to who or where (capitalised names)."""
+    words = re.findall(r"[A-Za-z][a-z’'\-]*", info.content)
+    lower = " ".join(w for w in words if w[0].islower())
+    return set(terms(lower)) & content_terms(info)
+
+
+def _prefix_in(term: str, sterms: set[str]) -> bool:
+    return term in sterms or any(
+        t[:5] == term[:5] for t in sterms if len(term) >= 5 and len(t) >= 5
+    )
+
+
+def states_it(question: str, info: QuestionInfo, scored: list[Scored]) -> bool:
+    """For a yes/no question: does some top sentence state what is asked?
+
+    Confirming or denying "Did X sign an agreement?" needs a sentence that
+    speaks of signing an agreement; otherwise the corpus doesn't say.
+    """
+    need = predicate_terms(question, info)
+    if not need:
+        return True
+    for s in scored[:15]:
+        sterms = set(terms(s.text))
+        missing = [t for t in need if not _prefix_in(t, sterms)]
+        if len(missing) <= (1 if len(need) >= 5 else 0):
+            return True
+    return False
+
+
+def select(scored: list[Scored], info: QuestionInfo, n: int) -> list[Scored]:
+    """Greedy selection: the best sentence, then those that add question words
+    not yet covered; for comparisons, the best sentences of each outlet."""
     if not scored:
         return []
     best = scored[0].score
-    good = [s for s in scored if s.score >= 0.8 * best]
-    if COMPARE.search(question):
-        per_outlet: dict[str, Scored] = {}
-        for s in scored:
-            if s.score >= 0.6 * best:
-                per_outlet.setdefault(s.passage.outlet, s)
-        picked = list(per_outlet.values())[: max(n, 2)]
-    else:
-        picked = good[:n]
-    return sorted(picked, key=lambda s: -s.score)
+    qterms = content_terms(info)
+    if info.comparison:
+        outlets = info.outlets or list(dict.fromkeys(s.passage.outlet for s in scored))
+        picked: list[Scored] = []
+        for outlet in outlets[:4]:
+            mine = [s for s in scored if s.passage.outlet == outlet and s.score >= 0.5 * best]
+            picked.extend(_greedy(mine, qterms, 2))
+        if picked:
+            return picked
+    return _greedy([s for s in scored if s.score >= 0.6 * best], qterms, n)
+
+
+def _gain(s: Scored, qterms: set[str], covered: set[str]) -> float:
+    new = (qterms & set(terms(s.text))) - covered
+    return s.score + 0.15 * len(new) / max(1, len(qterms))
+
+
+def _greedy(pool: list[Scored], qterms: set[str], n: int) -> list[Scored]:
+    picked: list[Scored] = []
+    covered: set[str] = set()
+    pool = list(pool)
+    while pool and len(picked) < n:
+        s = max(pool, key=lambda s: _gain(s, qterms, covered))
+        if (
+            picked
+            and not (qterms & set(terms(s.text))) - covered
+            and s.score < 0.85 * picked[0].score
+        ):
+            break
+        picked.append(s)
+        covered |= qterms & set(terms(s.text))
+        pool.remove(s)
+    return picked
 
 
 def compose(selected: list[Scored]) -> tuple[str, list[Citation]]:
-    """Answer text with [n] markers, grouped by outlet, and its citations."""
-    citations: list[Citation] = []
-    order: list[str] = []
-    groups: dict[str, list[tuple[int, Scored]]] = {}
+    """Answer text with [n] markers, grouped by outlet, and its citations.
+
+    Outlets come in the order of their best sentence; within an outlet,
+    sentences follow the article. Citations are numbered as they appear.
+    """
+    groups: dict[str, list[Scored]] = {}
     for s in selected:
-        n = len(citations) + 1
-        citations.append(Citation.from_passage(n, s.passage, s.start, s.end, s.score))
-        if s.passage.outlet not in groups:
-            order.append(s.passage.outlet)
-        groups.setdefault(s.passage.outlet, []).append((n, s))
+        groups.setdefault(s.passage.outlet, []).append(s)
+    citations: list[Citation] = []
     lines = []
-    for outlet in order:
-        for n, s in sorted(groups[outlet], key=lambda x: (x[1].passage.source, x[1].start)):
+    for outlet, items in groups.items():
+        for s in sorted(items, key=lambda x: (x.passage.source, x.start)):
+            n = len(citations) + 1
+            citations.append(Citation.from_passage(n, s.passage, s.start, s.end, s.score))
             speaker = speaker_of(s.text)
             when = f" ({s.passage.published.isoformat()})" if s.passage.published else ""
             if speaker:
                 lines.append(f"{outlet}{when} [{n}] reports what {speaker} said: “{s.text}”")
+            elif _QUOTE_CHARS.search(s.text):
+                lines.append(f"{outlet}{when} [{n}] reports, quoting a source: “{s.text}”")
             else:
                 lines.append(f"{outlet}{when} [{n}] reports: “{s.text}”")
     notes = []
-    seen_notes: set[str] = set()
-    for c in citations:
-        if c.note and c.note not in seen_notes:
-            seen_notes.add(c.note)
-            refs = ", ".join(f"[{d.id}]" for d in citations if d.note == c.note)
-            notes.append(f"Caveat on {refs} ({c.outlet}, via {c.publisher}): {c.note}")
+    for note in dict.fromkeys(c.note for c in citations if c.note):
+        cited = [c for c in citations if c.note == note]
+        refs = ", ".join(f"[{c.id}]" for c in cited)
+        via = f", via {cited[0].publisher}" if cited[0].publisher else ""
+        notes.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
     text = "\n".join(lines)
     if notes:
         text += "\n\n" + "\n".join(notes)

@@ -32,8 +32,18 @@ def sources_table(citations: list[Citation]) -> Table:
     for col in ("#", "outlet", "date", "title", "quote"):
         table.add_column(col, overflow="fold")
     for c in citations:
-        outlet = c.outlet if not c.publisher or c.publisher.lower() in c.outlet.lower() else f"{c.outlet} (via {c.publisher})"
-        table.add_row(f"[{c.id}]", escape(outlet), c.published or "", escape(short(c.title or c.source, 50)), escape(short(c.quote, 60)))
+        outlet = (
+            c.outlet
+            if not c.publisher or c.publisher.lower() in c.outlet.lower()
+            else f"{c.outlet} (via {c.publisher})"
+        )
+        table.add_row(
+            f"[{c.id}]",
+            escape(outlet),
+            c.published or "",
+            escape(short(c.title or c.source, 50)),
+            escape(short(c.quote, 60)),
+        )
     return table
 
 

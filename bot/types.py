@@ -74,7 +74,13 @@ class Answer:
         if self.sentences is not None:
             out["sentences"] = self.sentences
         out["retrieved"] = [
-            {"source": p.source, "start": p.start, "end": p.end, "outlet": p.outlet, "score": round(p.score, 5)}
+            {
+                "source": p.source,
+                "start": p.start,
+                "end": p.end,
+                "outlet": p.outlet,
+                "score": round(p.score, 5),
+            }
             for p in self.retrieved
         ]
         return out

@@ -25,6 +25,7 @@ class BM25Index:
     outlets: np.ndarray  # outlet per chunk (lowercased), for filters
     days: np.ndarray  # published date as ordinal day, 0 when unknown
     generation: int
+    names: list[str]  # the indexed outlets, as written
 
     def doc_freq(self, term: str) -> int:
         """How many chunks contain ``term`` (0 when unknown)."""
@@ -40,9 +41,7 @@ class BM25Index:
         if not q or not self.ids:
             return []
         k = min(k, len(self.ids))
-        res = self.retriever.retrieve(
-            [q], k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
+        res = self.retriever.retrieve([q], k=k, show_progress=False, weight_mask=mask, n_threads=1)
         docs, scores = res.documents[0], res.scores[0]
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs, scores, strict=True) if s > 0]
 
@@ -55,7 +54,12 @@ def build(
     retriever = bm25s.BM25()
     retriever.index([terms(t) or ["\0"] for t in texts], show_progress=False)
     return BM25Index(
-        retriever, ids, np.array([o.lower() for o in outlets]), np.array(days, dtype=np.int64), generation
+        retriever,
+        ids,
+        np.array([o.lower() for o in outlets]),
+        np.array(days, dtype=np.int64),
+        generation,
+        sorted(set(outlets)),
     )
 
 
@@ -67,7 +71,15 @@ def save(index: BM25Index, folder: Path) -> None:
     index.retriever.save(str(tmp), show_progress=False)
     np.save(tmp / "days.npy", index.days)
     with open(tmp / "meta.json", "w") as f:
-        json.dump({"ids": index.ids, "outlets": index.outlets.tolist(), "generation": index.generation}, f)
+        json.dump(
+            {
+                "ids": index.ids,
+                "outlets": index.outlets.tolist(),
+                "generation": index.generation,
+                "names": index.names,
+            },
+            f,
+        )
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -87,4 +99,11 @@ def load(folder: Path) -> BM25Index | None:
         days = np.load(folder / "days.npy")
     except (OSError, ValueError, KeyError):
         return None
-    return BM25Index(retriever, meta["ids"], np.array(meta["outlets"]), days, int(meta["generation"]))
+    return BM25Index(
+        retriever,
+        meta["ids"],
+        np.array(meta["outlets"]),
+        days,
+        int(meta["generation"]),
+        list(meta["names"]),
+    )

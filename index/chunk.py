@@ -29,9 +29,9 @@ def _runs(text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]
     return runs
 
 
-def chunk_article(article: Article, *, max_words: int = 120, overlap: int = 1) -> tuple[
-    Article, list[Chunk]
-]:
+def chunk_article(
+    article: Article, *, max_words: int = 120, overlap: int = 1
+) -> tuple[Article, list[Chunk]]:
     """Clean ``article`` and split its body into chunks.
 
     Returns the article (with a headline found in the text as its title when it

@@ -46,8 +46,12 @@ def embed_text(c: Chunk) -> str:
 @dataclass
 class _Batch:
     chunks: list[Chunk] = field(default_factory=list)
-    sources: list[tuple[str, str, str, int]] = field(default_factory=list)  # source, path, digest, chunks
-    files: list[tuple[str, str, int, int]] = field(default_factory=list)  # path, digest, size, mtime
+    sources: list[tuple[str, str, str, int]] = field(
+        default_factory=list
+    )  # source, path, digest, chunks
+    files: list[tuple[str, str, int, int]] = field(
+        default_factory=list
+    )  # path, digest, size, mtime
 
 
 class Ingester:
@@ -64,7 +68,9 @@ class Ingester:
     def embedder(self) -> Embedder:
         if self._embedder is None:  # loaded only when something needs embedding
             self._embedder = load_embedder(
-                self.settings.embed_model, purpose="ingest", cache_dir=self.store.dir,
+                self.settings.embed_model,
+                purpose="ingest",
+                cache_dir=self.store.dir,
                 batch_size=self.settings.embed_batch_size,
             )
             self.store.write_marker(self._embedder.name, self._embedder.dim)
@@ -84,7 +90,11 @@ class Ingester:
         bm25_dir = self.store.dir / "bm25"
         if self.changed:
             ledger.bump_generation()
-        if self.changed or not bm25_dir.exists() or self.store.bm25().generation != int(ledger.get("generation") or 0):
+        if (
+            self.changed
+            or not bm25_dir.exists()
+            or self.store.bm25().generation != int(ledger.get("generation") or 0)
+        ):
             self.store.rebuild_bm25()
         if self._embedder is not None:
             ensure_onnx(self.settings.embed_model, self.store.dir)
@@ -127,7 +137,9 @@ class Ingester:
             if ledger.source_digest(a.source) == d:
                 continue
             article, chunks = chunk_article(
-                a, max_words=self.settings.chunk_words, overlap=self.settings.chunk_overlap_sentences
+                a,
+                max_words=self.settings.chunk_words,
+                overlap=self.settings.chunk_overlap_sentences,
             )
             if not chunks:
                 self.report.skipped.append((a.source, "no article text left after cleaning"))
@@ -147,6 +159,7 @@ class Ingester:
         ledger = self.store.ledger
         if b.chunks:
             sources = [s[0] for s in b.sources]
+            self.report.chunks_removed += ledger.chunks_of(sources)
             ledger.forget_sources(sources)
             self.store.delete_sources(sources)  # partial chunks of a killed run go first
             vectors = self.embedder.embed_documents([embed_text(c) for c in b.chunks])
@@ -162,9 +175,7 @@ class Ingester:
         if not sources:
             return
         ledger = self.store.ledger
-        removed = sum(int(r[0]) for r in ledger.db.execute(
-            f"SELECT chunks FROM sources WHERE source IN ({','.join('?' * len(sources))})", sources
-        ))
+        removed = ledger.chunks_of(sources)
         ledger.forget_sources(sources)
         self.store.delete_sources(sources)
         self.report.chunks_removed += removed

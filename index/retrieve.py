@@ -39,15 +39,17 @@ class Retriever:
 
     def resolve_outlet(self, name: str) -> str:
         """A user's outlet name ("rt", "moscow times") to the indexed outlet."""
-        outlets = list(self.store.bm25().outlets)
-        known = sorted(set(str(o) for o in outlets))
+        known = self.store.outlet_names()
         low = name.strip().lower()
-        if low in known:
-            return low
-        partial = [o for o in known if low in o]
+        for o in known:
+            if o.lower() == low:
+                return o
+        partial = [o for o in known if low in o.lower()]
         if len(partial) == 1:
             return partial[0]
-        raise NewsbotError(f"Unknown outlet {name!r}. Indexed outlets: {', '.join(known) or 'none'}.")
+        raise NewsbotError(
+            f"Unknown outlet {name!r}. Indexed outlets: {', '.join(known) or 'none'}."
+        )
 
     def _mask(self, f: Filters) -> np.ndarray | None:
         if not f.active:
@@ -62,7 +64,9 @@ class Retriever:
             mask &= (idx.days <= f.until.toordinal()) & (idx.days > 0)
         return mask.astype(np.float32)
 
-    def retrieve(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, query: str, filters: Filters | None = None, k: int | None = None
+    ) -> list[Passage]:
         f = filters or Filters()
         if f.outlet:
             f = replace(f, outlet=self.resolve_outlet(f.outlet))
@@ -74,7 +78,9 @@ class Retriever:
             return []
         lexical = index.search(query, n, mask)
         dense = self.store.dense(self.embedder.embed_query(query), n, f)
-        fused = rrf([([i for i, _ in dense], c.dense_weight), ([i for i, _ in lexical], c.bm25_weight)])
+        fused = rrf(
+            [([i for i, _ in dense], c.dense_weight), ([i for i, _ in lexical], c.bm25_weight)]
+        )
         top = sorted(fused, key=lambda i: -fused[i])[: k or c.k]
         by_id = self.store.passages(top)
         drank = {cid: r for r, (cid, _) in enumerate(dense)}

@@ -13,9 +13,64 @@ import re
 
 # Words that end with a period without ending a sentence.
 ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gen maj lt col sgt capt cmdr adm sen rep gov pres st jr sr rev
-    inc corp co ltd no nos vs etc al fig approx dept est jan feb mar apr jun jul aug sep
-    sept oct nov dec u.s u.k u.n e.u d.c a.m p.m i.e e.g ph.d""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "gen",
+        "maj",
+        "lt",
+        "col",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "sen",
+        "rep",
+        "gov",
+        "pres",
+        "st",
+        "jr",
+        "sr",
+        "rev",
+        "inc",
+        "corp",
+        "co",
+        "ltd",
+        "no",
+        "nos",
+        "vs",
+        "etc",
+        "al",
+        "fig",
+        "approx",
+        "dept",
+        "est",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.u",
+        "d.c",
+        "a.m",
+        "p.m",
+        "i.e",
+        "e.g",
+        "ph.d",
+    ]
 )
 
 # A candidate end: terminal punctuation, closing quotes/brackets, then whitespace.
@@ -46,7 +101,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         for m in _END.finditer(text, ls, le):
             if not _NEXT.match(text, m.end(), le):
                 continue
-            if text[m.start()] == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start()):
+            if (
+                text[m.start()] == "."
+                and m.end() - m.start() == 1
+                and _is_abbreviation(text, m.start())
+            ):
                 continue
             _add(text, cur, m.end(), spans)
             cur = m.end()

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     min_relevance: float = 0.35
 
     # Chroma server mode: set CHROMA_HOST to use `chroma run` instead of the embedded store.
-    chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST", "NEWSBOT_CHROMA_HOST"))
+    chroma_host: str | None = Field(
+        None, validation_alias=_env("CHROMA_HOST", "NEWSBOT_CHROMA_HOST")
+    )
     chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT", "NEWSBOT_CHROMA_PORT"))
     chroma_collection: str = "newsbot"
 

@@ -58,7 +58,9 @@ class Ledger:
         return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
 
     def set_file(self, path: str, digest: str, size: int, mtime_ns: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, digest, size, mtime_ns))
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, digest, size, mtime_ns)
+        )
 
     def forget_file(self, path: str) -> None:
         self.db.execute("DELETE FROM files WHERE path=?", (path,))
@@ -72,7 +74,9 @@ class Ledger:
         return None if row is None else str(row[0])
 
     def sources_of(self, path: str) -> list[str]:
-        return [str(r[0]) for r in self.db.execute("SELECT source FROM sources WHERE path=?", (path,))]
+        return [
+            str(r[0]) for r in self.db.execute("SELECT source FROM sources WHERE path=?", (path,))
+        ]
 
     def set_sources(self, rows: list[tuple[str, str, str, int]]) -> None:
         with self.db:
@@ -83,6 +87,18 @@ class Ledger:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("DELETE FROM sources WHERE source=?", [(s,) for s in sources])
+
+    def chunks_of(self, sources: list[str]) -> int:
+        """How many chunks the ledger records for these articles."""
+        total = 0
+        for i in range(0, len(sources), 500):
+            batch = sources[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            row = self.db.execute(
+                f"SELECT COALESCE(SUM(chunks), 0) FROM sources WHERE source IN ({marks})", batch
+            )
+            total += int(row.fetchone()[0])
+        return total
 
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT COALESCE(SUM(chunks), 0) FROM sources").fetchone()[0])

@@ -126,7 +126,9 @@ class Store:
                 "or empty that folder yourself."
             )
         if self.marker.get("format") != FORMAT:
-            raise IndexNotReady(f"The index at {d} is damaged or from another version. {rebuild_hint(d)}")
+            raise IndexNotReady(
+                f"The index at {d} is damaged or from another version. {rebuild_hint(d)}"
+            )
         return False
 
     def _lock(self) -> None:
@@ -169,9 +171,13 @@ class Store:
                         f"Cannot reach the Chroma server at {where} ({e.strerror or e}). "
                         "Start it with: chroma run --path DIR --port PORT, or unset CHROMA_HOST."
                     ) from e
-                client = chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, settings=chroma_settings)
+                client = chromadb.HttpClient(
+                    host=s.chroma_host, port=s.chroma_port, settings=chroma_settings
+                )
             else:
-                client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+                client = chromadb.PersistentClient(
+                    path=str(self.dir / "chroma"), settings=chroma_settings
+                )
             if self.writable:
                 return client.get_or_create_collection(
                     s.chroma_collection, metadata={"hnsw:space": "cosine"}
@@ -184,7 +190,9 @@ class Store:
                 raise StoreUnavailable(
                     f"The Chroma server at {s.chroma_host}:{s.chroma_port} failed: {e}"
                 ) from e
-            raise IndexNotReady(f"Cannot open the index at {self.dir} ({e}). {rebuild_hint(self.dir)}") from e
+            raise IndexNotReady(
+                f"Cannot open the index at {self.dir} ({e}). {rebuild_hint(self.dir)}"
+            ) from e
 
     def close(self) -> None:
         self.ledger.close()
@@ -218,10 +226,10 @@ class Store:
 
     def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         """Store chunks through LlamaIndex's ChromaVectorStore."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        nodes = [
+        nodes: list[BaseNode] = [
             TextNode(
                 id_=c.id,
                 text=c.text,
@@ -241,7 +249,9 @@ class Store:
     def delete_sources(self, sources: Sequence[str]) -> None:
         for i in range(0, len(sources), 200):
             batch = list(sources[i : i + 200])
-            where: dict[str, Any] = {"source": batch[0]} if len(batch) == 1 else {"source": {"$in": batch}}
+            where: dict[str, Any] = (
+                {"source": batch[0]} if len(batch) == 1 else {"source": {"$in": batch}}
+            )
             self.collection.delete(where=where)
 
     def rebuild_bm25(self) -> bm25.BM25Index:
@@ -284,7 +294,10 @@ class Store:
     def dense(self, vector: Sequence[float], k: int, filters: Filters) -> list[tuple[str, float]]:
         try:
             res = self.collection.query(
-                query_embeddings=[list(vector)], n_results=k, where=chroma_where(filters), include=["distances"]
+                query_embeddings=[list(vector)],
+                n_results=k,
+                where=chroma_where(filters),
+                include=["distances"],
             )
         except Exception as e:
             raise StoreUnavailable(f"Chroma query failed: {e}") from e
@@ -309,11 +322,18 @@ class Store:
         for _cid, _text, m in self.iter_chunks():
             r = rows.setdefault(
                 str(m["source"]),
-                {k: m.get(k) or None for k in ("source", "outlet", "publisher", "title", "published", "url", "note")}
+                {
+                    k: m.get(k) or None
+                    for k in ("source", "outlet", "publisher", "title", "published", "url", "note")
+                }
                 | {"chunks": 0},
             )
             r["chunks"] += 1
         return sorted(rows.values(), key=lambda r: (r["published"] or "", r["source"]))
+
+    def outlet_names(self) -> list[str]:
+        """The indexed outlets, as written (cheap: from the BM25 side)."""
+        return self.bm25().names
 
     def outlets(self) -> dict[str, int]:
         """Indexed outlets with their article counts."""
@@ -326,6 +346,11 @@ class Store:
 def wipe(index_dir: Path) -> None:
     """Delete a newsbot index directory (only one that carries our marker)."""
     d = index_dir.resolve()
-    if d.exists() and any(d.iterdir()) and not (d / MARKER).exists() and not (d / "ledger.sqlite").exists():
+    if (
+        d.exists()
+        and any(d.iterdir())
+        and not (d / MARKER).exists()
+        and not (d / "ledger.sqlite").exists()
+    ):
         raise IndexNotReady(f"{d} is not a newsbot index; refusing to delete it.")
     shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,96 @@
+"""What a question says beyond its words: outlets it names, the period it asks
+about, and its form (yes/no, comparison). Used to steer retrieval and answer
+selection; never to look answers up."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
+    )
+}
+_MONTH_YEAR = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+(\d{4})\b", re.I)
+_YES_NO = re.compile(r"^\s*(did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b", re.I)
+_COMPARE = re.compile(
+    r"\b(compar\w*|differ\w*|contrast|versus|vs\.?|outlets|each outlet|change[ds]?\b.*\bbetween|"
+    r"between\b.*\band)\b",
+    re.I,
+)
+# Words about the articles themselves, not their content.
+META_WORDS = frozenset(
+    [
+        "article",
+        "articles",
+        "report",
+        "reports",
+        "reported",
+        "outlet",
+        "outlets",
+        "story",
+        "stories",
+        "publish",
+        "published",
+    ]
+)
+
+
+def initials(name: str) -> str:
+    words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in {"the", "of", "and"}]
+    return "".join(w[0] for w in words).upper()
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    outlets: list[str] = field(default_factory=list)  # indexed outlet names the question mentions
+    months: list[tuple[int, int]] = field(default_factory=list)  # (year, month) mentioned
+    yes_no: bool = False
+    comparison: bool = False
+    content: str = ""  # the question without outlet names, for scoring
+
+
+def analyse(question: str, known_outlets: list[str]) -> QuestionInfo:
+    """Find the outlets (by name or initials, e.g. WSJ, AP) a question names."""
+    found: list[str] = []
+    content = question
+    for outlet in sorted(known_outlets, key=len, reverse=True):
+        names = {outlet, re.sub(r"^the\s+", "", outlet, flags=re.I)}
+        abbr = initials(outlet)
+        if len(abbr) >= 2:
+            names.add(abbr)
+        for n in sorted(names, key=len, reverse=True):
+            flags = 0 if n.isupper() and len(n) <= 4 else re.I
+            rx = re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w])", flags)
+            if rx.search(content):
+                found.append(outlet)
+                content = rx.sub(" ", content)
+                break
+    months = [(int(y), MONTHS[m.lower()]) for m, y in _MONTH_YEAR.findall(question)]
+    return QuestionInfo(
+        outlets=found,
+        months=months,
+        yes_no=bool(_YES_NO.match(question)),
+        comparison=bool(_COMPARE.search(question)) or len(found) >= 2,
+        content=content,
+    )
+
+
+def month_matches(published: date | None, months: list[tuple[int, int]]) -> bool:
+    return published is not None and (published.year, published.month) in months

@@ -1,0 +1,156 @@
+"""The answer engine and the `ask` command on the real seed index."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import CORPUS, make_settings
+
+from bot.cli import main
+from bot.engine import AskOptions, Engine
+from index.errors import NewsbotError, QuestionError
+from index.readers import text_of
+from index.types import Filters
+
+
+def exact(answer_json: dict) -> bool:  # type: ignore[type-arg]
+    return all(
+        text_of(CORPUS, c["source"])[c["start"] : c["end"]] == c["quote"]
+        for c in answer_json["citations"]
+    )
+
+
+def test_answer_cites_exact_quotes_with_outlets(engine: Engine) -> None:
+    a = engine.ask("What did Kate Bedingfield say about Putin's advisers?")
+    j = a.to_json()
+    assert not a.refused and a.citations and exact(j)
+    for c in a.citations:
+        assert f"[{c.id}]" in a.answer and c.outlet in a.answer
+        assert set(j["citations"][0]) >= {
+            "id",
+            "outlet",
+            "publisher",
+            "title",
+            "published",
+            "url",
+            "source",
+            "quote",
+            "start",
+            "end",
+            "score",
+        }
+
+
+def test_caveat_is_passed_on(engine: Engine) -> None:
+    a = engine.ask("Which town south of Sumy did Ukrainian forces retake?")
+    assert any(c.note for c in a.citations)
+    assert "Caveat" in a.answer
+
+
+def test_outlet_filter(engine: Engine) -> None:
+    a = engine.ask(
+        "What did officials say about Russian advances?", AskOptions(filters=Filters(outlet="rt"))
+    )
+    assert a.citations and {c.outlet for c in a.citations} == {"RT"}
+    with pytest.raises(NewsbotError, match="Unknown outlet"):
+        engine.ask("anything at all?", AskOptions(filters=Filters(outlet="Pravda")))
+
+
+def test_date_filter(engine: Engine) -> None:
+    opts = AskOptions(filters=Filters(since=date(2024, 1, 1)))
+    a = engine.ask("What did U.S. officials say about Russian progress?", opts)
+    assert a.citations and all(c.published and c.published >= "2024-01-01" for c in a.citations)
+    none = engine.ask("What happened?", AskOptions(filters=Filters(until=date(2000, 1, 1))))
+    assert none.refused and not none.citations
+
+
+def test_declines_off_topic_question(engine: Engine) -> None:
+    a = engine.ask("What is the recipe for sourdough bread with rye flour?")
+    assert a.refused and not a.citations and "doesn't say" in a.answer
+
+
+def test_declines_yes_no_question_the_corpus_does_not_settle(engine: Engine) -> None:
+    a = engine.ask("Did Kirby resign from the White House after the briefing?")
+    assert a.refused and not a.citations
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question(engine: Engine, question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        engine.ask(question)
+
+
+def test_huge_question(engine: Engine) -> None:
+    with pytest.raises(QuestionError, match="limit"):
+        engine.ask("why " * 1000)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_cli_empty_question_exit_2(seed_index: Path) -> None:
+    code, out, err = run("--index-dir", str(seed_index), "ask", "  ")
+    assert code == 2 and "empty" in err and "Traceback" not in err + out
+
+
+def test_cli_long_question(seed_index: Path) -> None:
+    code, _, err = run("--index-dir", str(seed_index), "ask", "x" * 5000)
+    assert code == 2 and "limit" in err
+
+
+def test_cli_bad_date(seed_index: Path) -> None:
+    code, _, err = run("--index-dir", str(seed_index), "ask", "--since", "last tuesday", "who?")
+    assert code == 2 and "not a date" in err
+
+
+def test_cli_missing_path(tmp_path: Path) -> None:
+    code, _, err = run("--index-dir", str(tmp_path / "ix"), "ingest", str(tmp_path / "missing"))
+    assert code == 1 and "No such file" in err
+    assert not (tmp_path / "ix").exists()
+
+
+def test_cli_foreign_index_dir_is_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"meow")
+    code, _, err = run("--index-dir", str(foreign), "ask", "Who is Pat Ryder?")
+    assert code == 1 and "not a newsbot index" in err
+    assert (foreign / "cat.jpg").read_bytes() == b"meow"
+
+
+def test_cli_corrupt_index_says_how_to_rebuild(tmp_path: Path, corpus_copy: Path) -> None:
+    ix = tmp_path / "ix"
+    from index.ingest import ingest
+
+    ingest(make_settings(ix, corpus_copy))
+    (ix / "newsbot-index.json").write_text("{garbage")
+    code, _, err = run("--index-dir", str(ix), "ask", "Who is Pat Ryder?")
+    assert code == 1 and "--rebuild" in err and "Traceback" not in err
+
+
+def test_cli_ask_json_contract(tmp_path: Path, corpus_copy: Path) -> None:
+    """On a fresh index directory, the first ask builds the index itself."""
+    r = CliRunner().invoke(
+        main,
+        ["--index-dir", str(tmp_path / "ix"), "ask", "--json", "Who did Biden meet in Paris?"],
+        env={"NEWSBOT_CORPUS_DIR": str(corpus_copy)},
+    )
+    assert r.exit_code == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert {"question", "answer", "refused", "mode", "citations"} <= set(j)
+    assert j["mode"] == "extractive" and not j["refused"] and j["citations"]
+    assert all(
+        corpus_copy.joinpath(c["source"]).read_text()[c["start"] : c["end"]] == c["quote"]
+        for c in j["citations"]
+    )
+    code, out, _ = run("--index-dir", str(tmp_path / "ix"), "sources")
+    assert code == 0 and "Moscow" in out and "Newsweek" in out

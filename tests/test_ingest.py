@@ -1,0 +1,113 @@
+"""Incremental, interruptible ingest into a real embedded Chroma."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_settings
+
+from index.ingest import ingest
+from index.store import Store
+
+
+def chunk_sources(index_dir: Path, corpus: Path) -> list[str]:
+    with Store(make_settings(index_dir, corpus)) as store:
+        return [str(m["source"]) for _id, _t, m in store.iter_chunks()]
+
+
+def assert_exact(index_dir: Path, corpus: Path) -> None:
+    """Every stored chunk is the exact file text at its offsets; no duplicates."""
+    with Store(make_settings(index_dir, corpus)) as store:
+        seen = set()
+        for cid, text, m in store.iter_chunks():
+            assert cid not in seen
+            seen.add(cid)
+            src = corpus / str(m["source"])
+            assert src.read_text()[int(m["start"]) : int(m["end"])] == text
+        assert store.ledger.chunk_count() == len(seen)
+
+
+def test_incremental_ingest(corpus_copy: Path, tmp_path: Path) -> None:
+    ix = tmp_path / "ix"
+    s = make_settings(ix, corpus_copy)
+    first = ingest(s)
+    assert first.files == 5 and first.chunks_added > 20 and not first.skipped
+    n = len(chunk_sources(ix, corpus_copy))
+
+    again = ingest(s)  # unchanged: nothing embedded
+    assert again.files_unchanged == 5 and again.chunks_added == 0
+
+    rt = corpus_copy / "seeds" / "001_0fa0538ff5d991b7.txt"
+    rt.write_text(rt.read_text().replace("Pokrovsk", "Pokrovsk (also spelled Pokrovs'k)"))
+    changed = ingest(s)  # one changed file: only its chunks are replaced
+    assert changed.files_unchanged == 4 and 0 < changed.chunks_added == changed.chunks_removed
+    assert len(chunk_sources(ix, corpus_copy)) == n
+
+    (corpus_copy / "seeds" / "002_a14a31d47b36e4a7.txt").unlink()
+    gone = ingest(s)
+    assert gone.chunks_removed > 0
+    assert not any("002_" in src for src in chunk_sources(ix, corpus_copy))
+    assert_exact(ix, corpus_copy)
+
+
+def test_bad_files_are_skipped_and_the_rest_indexed(corpus_copy: Path, tmp_path: Path) -> None:
+    (corpus_copy / "bad.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    (corpus_copy / "empty.md").write_text("")
+    report = ingest(make_settings(tmp_path / "ix", corpus_copy))
+    reasons = dict(report.skipped)
+    assert set(reasons) == {"bad.txt", "empty.md"}
+    assert report.files == 7 and report.chunks_added > 20
+
+
+def test_failure_mid_ingest_is_completed_by_next_run(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash after some chunks reached Chroma leaves no duplicates after rerun."""
+    ix = tmp_path / "ix"
+    s = make_settings(ix, corpus_copy)
+    real_add = Store.add
+    calls = {"n": 0}
+
+    def add_then_die(self: Store, chunks, vectors) -> None:  # type: ignore[no-untyped-def]
+        real_add(self, chunks[: len(chunks) // 2], vectors[: len(vectors) // 2])
+        calls["n"] += 1
+        raise KeyboardInterrupt  # as if killed half-way through a write
+
+    monkeypatch.setattr(Store, "add", add_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(s)
+    monkeypatch.setattr(Store, "add", real_add)
+    assert calls["n"] == 1
+    report = ingest(s)
+    assert report.chunks_added > 0
+    assert_exact(ix, corpus_copy)
+    assert len(set(chunk_sources(ix, corpus_copy))) == 5
+
+
+def test_sigkill_at_any_moment_then_rerun(corpus_copy: Path, tmp_path: Path) -> None:
+    """A real process killed during ingest: the next run completes the index."""
+    ix = tmp_path / "ix"
+    env = {**os.environ, "NEWSBOT_INDEX_DIR": str(ix), "NEWSBOT_CORPUS_DIR": str(corpus_copy)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ingest"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (ix / "chroma").exists():
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    report = ingest(make_settings(ix, corpus_copy))
+    assert not report.skipped
+    assert_exact(ix, corpus_copy)
+    assert len(set(chunk_sources(ix, corpus_copy))) == 5
