@@ -18,7 +18,11 @@ def _env(*names: str) -> AliasChoices:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
     )
 
     # Where things live.

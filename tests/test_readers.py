@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 
 from index.errors import CorpusError
 from index.readers import (
@@ -19,8 +20,6 @@ from index.readers import (
     text_of,
 )
 from index.types import UNKNOWN_OUTLET
-
-from conftest import CORPUS
 
 
 def load(path: Path, root: Path | None = None) -> tuple[list, list]:
