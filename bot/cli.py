@@ -138,6 +138,7 @@ def open_engine(settings: Settings) -> Any:
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="How many passages to retrieve.")
+@click.option("--as-of", "as_of", help="The day the question is asked (YYYY-MM-DD; default today).")
 @click.option(
     "--mode", type=click.Choice(["auto", "llm", "extractive"]), default="auto", show_default=True
 )
@@ -150,6 +151,7 @@ def ask(
     since: str | None,
     until: str | None,
     k: int | None,
+    as_of: str | None,
     mode: str,
 ) -> None:
     """Answer QUESTION from the indexed articles."""
@@ -162,7 +164,8 @@ def ask(
     with user_errors():
         check_question(question, settings.max_question_chars)  # before any slow work
         with open_engine(settings) as engine:
-            answer = engine.ask(question, AskOptions(filters=filters, k=k, mode=mode))  # type: ignore[arg-type]
+            opts = AskOptions(filters=filters, k=k, mode=mode, as_of=parse_day(as_of, "--as-of"))  # type: ignore[arg-type]
+            answer = engine.ask(question, opts)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Literal
 
 from index.embed import Embedder, load_embedder
@@ -27,6 +28,9 @@ class AskOptions:
     mode: Mode = "auto"
     # Retrieval query when it differs from the question (a follow-up made standalone).
     standalone: str | None = None
+    # The day the question is asked: "this week" is resolved against it, and
+    # nothing published after it is cited. Default: today.
+    as_of: date | None = None
 
 
 def check_question(question: str, limit: int) -> str:
@@ -38,6 +42,19 @@ def check_question(question: str, limit: int) -> str:
     if len(q) > limit:
         raise QuestionError(f"The question is {len(q):,} characters long; the limit is {limit:,}.")
     return q
+
+
+def stale_notice(answer: Answer, info: QuestionInfo) -> str | None:
+    """Say so when the newest cited article predates the period asked about."""
+    if not info.period or not answer.citations:
+        return None
+    newest = max((c.published or "") for c in answer.citations)
+    if newest and newest < info.period[0].isoformat():
+        return (
+            f"The newest cited article is from {newest}, older than the period asked about "
+            f"({info.period[0].isoformat()} to {info.period[1].isoformat()})."
+        )
+    return None
 
 
 class Engine:
@@ -82,14 +99,29 @@ class Engine:
         q = check_question(question, self.settings.max_question_chars)
         search = opts.standalone or q
         t0 = time.perf_counter()
-        info = analyse(search, self.known_outlets())
-        passages = self.retriever.retrieve(search, opts.filters, opts.k)
-        if not opts.filters.outlet:  # make sure each outlet the question names is heard
-            seen = {p.chunk_id for p in passages}
-            for outlet in info.outlets:
-                more = self.retriever.retrieve(search, replace(opts.filters, outlet=outlet), 3)
-                passages += [p for p in more if p.chunk_id not in seen]
-                seen |= {p.chunk_id for p in more}
+        info = analyse(search, self.known_outlets(), opts.as_of)
+        filters = opts.filters
+        if opts.as_of and (not filters.until or filters.until > opts.as_of):
+            filters = replace(filters, until=opts.as_of)
+        passages = self.retriever.retrieve(search, filters, opts.k)
+        extra: list[Filters] = []
+        if not filters.outlet:  # make sure each outlet the question names is heard
+            extra += [replace(filters, outlet=o) for o in info.outlets]
+        if info.period and not (
+            filters.since or opts.filters.until
+        ):  # and the period it asks about
+            extra.append(
+                replace(
+                    filters,
+                    since=info.period[0],
+                    until=min(info.period[1], filters.until or info.period[1]),
+                )
+            )
+        seen = {p.chunk_id for p in passages}
+        for f in extra:
+            more = [p for p in self.retriever.retrieve(search, f, 3) if p.chunk_id not in seen]
+            passages += more
+            seen |= {p.chunk_id for p in more}
         t1 = time.perf_counter()
         use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
         notices: list[str] = []
@@ -102,9 +134,10 @@ class Engine:
             except LLMError as e:
                 notices.append(f"{e} Falling back to the extractive answer.")
         if answer is None:
-            answer = self._extractive(search, info, passages, opts)
+            answer = self._extractive(search, info, passages, replace(opts, filters=filters))
             answer.question = q
-        answer.notices = notices + answer.notices
+        stale = stale_notice(answer, info)
+        answer.notices = notices + answer.notices + ([stale] if stale else [])
         if opts.standalone and opts.standalone != q:
             answer.standalone_question = opts.standalone
         answer.timings = {"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings

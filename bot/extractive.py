@@ -18,7 +18,7 @@ from index.sentences import sentence_spans
 from index.text import terms
 from index.types import Passage
 
-from .query import META_WORDS, MONTHS, QuestionInfo, month_matches
+from .query import META_WORDS, MONTHS, QuestionInfo, in_period, month_matches
 from .types import Citation
 
 DECLINE = "The corpus doesn't say"
@@ -147,11 +147,16 @@ def score_sentences(
         score += 0.03 / (1 + rank.get(p.chunk_id, 0))
         if p.outlet in info.outlets:
             score += 0.05
-        if month_matches(p.published, info.months):
+        if month_matches(p.published, info.months) or in_period(p.published, info.period):
             score += 0.03
         scored.append(Scored(p, s, e, text, score, lex, d))
     scored.sort(key=lambda x: -x.score)
     return scored
+
+
+TIME_WORDS = frozenset(
+    ["today", "yesterday", "week", "month", "year", "recently", "last", "past", "this"]
+)
 
 
 def content_terms(info: QuestionInfo) -> set[str]:

@@ -154,3 +154,25 @@ def test_cli_ask_json_contract(tmp_path: Path, corpus_copy: Path) -> None:
     )
     code, out, _ = run("--index-dir", str(tmp_path / "ix"), "sources")
     assert code == 0 and "Moscow" in out and "Newsweek" in out
+
+
+def test_relative_dates_resolve_against_as_of() -> None:
+    from bot.query import period_of
+
+    d = date(2024, 6, 12)
+    assert period_of("What happened this week?", d) == (date(2024, 6, 5), d)
+    assert period_of("What did he say yesterday?", d) == (date(2024, 6, 11), date(2024, 6, 11))
+    assert period_of("Any news last month?", d) == (date(2024, 5, 1), date(2024, 5, 31))
+    assert period_of("What happened in March 2022?", d) == (date(2022, 3, 1), date(2022, 3, 31))
+    assert period_of("Who is Kirby?", d) is None
+
+
+def test_as_of_excludes_later_articles_and_flags_stale_sources(engine: Engine) -> None:
+    opts = AskOptions(as_of=date(2022, 12, 31))
+    a = engine.ask("What did U.S. officials say about Russia's offensive stalling?", opts)
+    assert all(c.published and c.published <= "2022-12-31" for c in a.citations)
+    b = engine.ask(
+        "What did U.S. officials say this week about the offensive?",
+        AskOptions(as_of=date(2025, 1, 10)),
+    )
+    assert b.citations and any("older than the period" in n for n in b.notices)
