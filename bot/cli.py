@@ -29,7 +29,7 @@ class UserError(click.ClickException):
         self.exit_code = code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
-        err.print(f"Error: {self.message}", markup=False, highlight=False, style="red")
+        err.print(f"Error: {self.message}", markup=False, highlight=False, style="red", soft_wrap=True)
 
 
 @contextmanager
