@@ -144,6 +144,11 @@ def _first(rec: dict[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
+def _site(url: str | None) -> str | None:
+    host = urlparse(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
+
+
 def make_article(source: str, text: str, meta: dict[str, Any]) -> Article:
     url = _str(meta.get("url"))
     outlet = _str(meta.get("outlet")) or outlet_from_url(url) or UNKNOWN_OUTLET
@@ -154,7 +159,7 @@ def make_article(source: str, text: str, meta: dict[str, Any]) -> Article:
         source=source,
         text=text,
         outlet=outlet,
-        publisher=_str(meta.get("publisher")) or (urlparse(url).hostname if url else None),
+        publisher=_str(meta.get("publisher")) or _site(url),
         title=_str(meta.get("title")),
         published=parse_date(meta.get("published")),
         url=url,
