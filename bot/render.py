@@ -27,16 +27,19 @@ def answer_text(answer: Answer) -> Text:
     return t
 
 
+def republished(c: Citation) -> bool:
+    """True when the copy comes from a site other than the outlet's own."""
+    from index.readers import outlet_from_url
+
+    return bool(c.publisher) and outlet_from_url(f"https://{c.publisher}") != c.outlet
+
+
 def sources_table(citations: list[Citation]) -> Table:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("#", "outlet", "date", "title", "quote"):
         table.add_column(col, overflow="fold")
     for c in citations:
-        outlet = (
-            c.outlet
-            if not c.publisher or c.publisher.lower() in c.outlet.lower()
-            else f"{c.outlet} (via {c.publisher})"
-        )
+        outlet = f"{c.outlet} (via {c.publisher})" if republished(c) else c.outlet
         table.add_row(
             f"[{c.id}]",
             escape(outlet),
