@@ -171,5 +171,5 @@ class Engine:
                 "extractive",
             )
         selected = extractive.select(scored, info, self.settings.answer_sentences)
-        text, citations = extractive.compose(selected)
+        text, citations = extractive.compose(selected, q)
         return Answer(q, text, False, "extractive", citations)

@@ -240,7 +240,10 @@ def _greedy(pool: list[Scored], qterms: set[str], n: int) -> list[Scored]:
     return picked
 
 
-def compose(selected: list[Scored]) -> tuple[str, list[Citation]]:
+ASKS_OUTLET = re.compile(r"^\s*(which|what)\s+(news\s+)?(outlet|publication|newspaper|site|source|media)", re.I)
+
+
+def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citation]]:
     """Answer text with [n] markers, grouped by outlet, and its citations.
 
     Outlets come in the order of their best sentence; within an outlet,
@@ -269,6 +272,10 @@ def compose(selected: list[Scored]) -> tuple[str, list[Citation]]:
         refs = ", ".join(f"[{c.id}]" for c in cited)
         via = f", via {cited[0].publisher}" if cited[0].publisher else ""
         notes.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
+    if ASKS_OUTLET.search(question):  # answer "which outlet" first, then the evidence
+        named = list(groups)
+        who = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        lines.insert(0, f"{who} reported it:")
     text = "\n".join(lines)
     if notes:
         text += "\n\n" + "\n".join(notes)
