@@ -157,14 +157,20 @@ def score_sentences(
 TIME_WORDS = frozenset(
     ["today", "yesterday", "week", "month", "year", "recently", "last", "past", "this"]
 )
+# How a question asks, not what about: "How did X describe Y?" is about Y.
+ASKING_WORDS = frozenset(
+    terms(
+        "describe described describes happen happened mention mentioned explain explained "
+        "discuss discussed react reacted respond responded view viewed think characterize "
+        "characterized portray portrayed cover covered"
+    )
+)
 
 
 def content_terms(info: QuestionInfo) -> set[str]:
     """Question words that must be found in an answer: no outlet names, no
-    words about articles, no months or years (those are metadata)."""
-    drop = (
-        META_WORDS | set(MONTHS) | {"2019", "2020", "2021", "2022", "2023", "2024", "2025", "2026"}
-    )
+    words about articles or about asking, no dates (those are metadata)."""
+    drop = META_WORDS | TIME_WORDS | ASKING_WORDS | set(MONTHS)
     return {t for t in terms(info.content) if t not in drop and not re.fullmatch(r"(19|20)\d\d", t)}
 
 
@@ -240,7 +246,9 @@ def _greedy(pool: list[Scored], qterms: set[str], n: int) -> list[Scored]:
     return picked
 
 
-ASKS_OUTLET = re.compile(r"^\s*(which|what)\s+(news\s+)?(outlet|publication|newspaper|site|source|media)", re.I)
+ASKS_OUTLET = re.compile(
+    r"^\s*(which|what)\s+(news\s+)?(outlet|publication|newspaper|site|source|media)", re.I
+)
 
 
 def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citation]]:
