@@ -28,7 +28,11 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # check_same_thread=False: front-ends answer in worker threads (REPL, Discord);
+            # the sqlite3 module is built thread-safe (serialized), so one connection is fine.
+            self.db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as e:
