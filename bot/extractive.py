@@ -22,6 +22,8 @@ from .query import META_WORDS, MONTHS, QuestionInfo, in_period, month_matches
 from .types import Citation
 
 DECLINE = "The corpus doesn't say"
+# Sentences scored by embedding per question; the rest are ranked out lexically first.
+MAX_EMBEDDED = 32
 
 SPEECH_VERBS = (
     "said|says|told|added|stated|claimed|acknowledged|warned|insisted|argued|noted|wrote|"
@@ -133,6 +135,10 @@ def score_sentences(
     if not cands or not qterms:
         return []
     total = sum(idf(t) for t in qterms) or 1.0
+    if len(cands) > MAX_EMBEDDED:  # embedding every sentence is the slow part: keep the likeliest
+        order = {id(c): i for i, c in enumerate(cands)}
+        cands.sort(key=lambda c: -sum(idf(t) for t in qterms & set(terms(c[3]))))
+        cands = sorted(cands[:MAX_EMBEDDED], key=lambda c: order[id(c)])
     dense: list[float] = [0.0] * len(cands)
     if embed is not None:
         vecs = embed([info.content] + [c[3] for c in cands])
