@@ -43,10 +43,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from bot.engine import Engine
+    from index.chunk import chunk_article
     from index.embed import load_embedder
     from index.ingest import embed_text, ingest
     from index.readers import CorpusFile, read_file
-    from index.chunk import chunk_article
     from index.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
@@ -60,12 +60,14 @@ def main() -> None:
     # 1. newsbot ingest, in a child process so its peak RSS is its own.
     t0 = time.perf_counter()
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
+        "import sys; sys.path.insert(0, {!r})\n"
         "from index.ingest import ingest; from index.settings import Settings\n"
-        "r = ingest(Settings(_env_file=None, index_dir=%r, corpus_dir=%r))\n"
+        "r = ingest(Settings(_env_file=None, index_dir={!r}, corpus_dir={!r}))\n"
         "import resource; print(r.chunks_added, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    ) % (str(ROOT), str(work / "ix"), str(corpus))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    ).format(str(ROOT), str(work / "ix"), str(corpus))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     t_ingest = time.perf_counter() - t0
     n_chunks, rss_kb = int(out[-2]), int(out[-1])
 
@@ -82,10 +84,15 @@ def main() -> None:
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
 
-    docs = [Document(text=a.text, metadata={"title": a.title or ""}) for a in read_file(f, f.path.read_bytes(), [])]
+    docs = [
+        Document(text=a.text, metadata={"title": a.title or ""})
+        for a in read_file(f, f.path.read_bytes(), [])
+    ]
     t0 = time.perf_counter()
     VectorStoreIndex.from_documents(
-        docs, embed_model=emb.llama_embedding, transformations=[SentenceSplitter(chunk_size=200, chunk_overlap=20)]  # type: ignore[attr-defined]
+        docs,
+        embed_model=emb.llama_embedding,
+        transformations=[SentenceSplitter(chunk_size=200, chunk_overlap=20)],  # type: ignore[attr-defined]
     )
     t_llama = time.perf_counter() - t0
 
@@ -95,7 +102,9 @@ def main() -> None:
     t_reingest = time.perf_counter() - t0
 
     # 5. Warm query latency.
-    qs = [json.loads(x)["question"] for x in (SHARED / "questions.jsonl").read_text().splitlines()][: args.queries]
+    qs = [json.loads(x)["question"] for x in (SHARED / "questions.jsonl").read_text().splitlines()][
+        : args.queries
+    ]
     with Engine.open(settings) as engine:
         engine.ask(qs[0])
         t_ret, t_all = [], []
@@ -113,22 +122,40 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bot.cli", "--index-dir", str(work / "ix"), "ask", qs[1]],
-            cwd=ROOT, capture_output=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
         )
         colds.append(time.perf_counter() - t0)
 
     rate = n_chunks / t_ingest
-    print(f"corpus: {args.articles} RealTime QA articles, {n_chunks} chunks; embed batch {settings.embed_batch_size}")
-    print(f"newsbot ingest: {t_ingest:.1f} s, {rate:.1f} chunks/s (includes process start and model load)")
-    print(f"ceiling (same model, same {len(texts)} chunks, load + encode): {t_ceiling:.1f} s, {len(texts) / t_ceiling:.1f} chunks/s")
+    print(
+        f"corpus: {args.articles} RealTime QA articles, {n_chunks} chunks; embed batch {settings.embed_batch_size}"
+    )
+    print(
+        f"newsbot ingest: {t_ingest:.1f} s, {rate:.1f} chunks/s (includes process start and model load)"
+    )
+    print(
+        f"ceiling (same model, same {len(texts)} chunks, load + encode): {t_ceiling:.1f} s, {len(texts) / t_ceiling:.1f} chunks/s"
+    )
     print(f"  newsbot / ceiling: {rate / (len(texts) / t_ceiling):.2f}x")
-    print(f"LlamaIndex VectorStoreIndex.from_documents: {t_llama:.1f} s  -> newsbot is {t_llama / t_ingest:.2f}x as fast")
-    print(f"re-ingest unchanged: {t_reingest:.2f} s = {100 * t_reingest / t_ingest:.1f}% of first ingest")
-    print(f"warm retrieval: p50 {statistics.median(t_ret):.0f} ms, p95 {pct(t_ret, 95):.0f} ms ({len(qs)} questions)")
+    print(
+        f"LlamaIndex VectorStoreIndex.from_documents: {t_llama:.1f} s  -> newsbot is {t_llama / t_ingest:.2f}x as fast"
+    )
+    print(
+        f"re-ingest unchanged: {t_reingest:.2f} s = {100 * t_reingest / t_ingest:.1f}% of first ingest"
+    )
+    print(
+        f"warm retrieval: p50 {statistics.median(t_ret):.0f} ms, p95 {pct(t_ret, 95):.0f} ms ({len(qs)} questions)"
+    )
     print(f"warm full answer: p50 {statistics.median(t_all):.0f} ms, p95 {pct(t_all, 95):.0f} ms")
-    print(f"cold one-shot ask: {min(colds):.2f} s best, {statistics.median(colds):.2f} s median of 3")
+    print(
+        f"cold one-shot ask: {min(colds):.2f} s best, {statistics.median(colds):.2f} s median of 3"
+    )
     print(f"peak RSS of ingest: {rss_kb / 1024:.0f} MB")
-    print(f"command: python bench/ingest_bench.py --articles {args.articles} --queries {args.queries}")
+    print(
+        f"command: python bench/ingest_bench.py --articles {args.articles} --queries {args.queries}"
+    )
     shutil.rmtree(work, ignore_errors=True)
     _ = resource
 
