@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from index.errors import LLMError
+from index.settings import Settings
 from index.text import terms
 
 from .query import META_WORDS, analyse
@@ -92,7 +93,9 @@ class Conversation:
             return question
         if self.condense is not None:
             try:
-                return self.condense(self.history(), question)
+                rewritten = self.condense(self.history(), question)
+                if rewritten.strip() and rewritten.strip() != question.strip():
+                    return rewritten
             except LLMError:
                 pass  # the heuristic below still works without the LLM
         if not is_follow_up(question, self.outlets):
@@ -135,3 +138,16 @@ def _new(word: str, seen: set[str]) -> bool:
         return False
     seen |= stems
     return True
+
+
+def llm_condenser(settings: Settings) -> Condense | None:
+    """With an LLM configured, condense follow-ups with it (``bot.llm.condense``)."""
+    if not settings.llm_configured:
+        return None
+
+    def condense(history: list[tuple[str, str]], question: str) -> str:
+        from .llm import condense as llm_condense  # imports openai only when used
+
+        return llm_condense(settings, history, question)
+
+    return condense

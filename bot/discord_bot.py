@@ -34,7 +34,7 @@ from index.sentences import sentence_spans
 from index.settings import Settings
 from index.types import Filters
 
-from .conversation import Conversation
+from .conversation import Conversation, llm_condenser
 from .engine import AskOptions, Engine, check_question
 from .types import Answer, Citation
 
@@ -447,7 +447,9 @@ class Newsroom(commands.Cog):
         return standalone, self.engine.ask(question, AskOptions(standalone=standalone))
 
     def chat(self, channel_id: int) -> Chat:
-        chat = self.chats.pop(channel_id, None) or Chat(Conversation(outlets=self.known_outlets))
+        chat = self.chats.pop(channel_id, None) or Chat(
+            Conversation(outlets=self.known_outlets, condense=llm_condenser(self.engine.settings))
+        )
         self.chats[channel_id] = chat  # most recently used last
         while len(self.chats) > MAX_CHATS:
             del self.chats[next(iter(self.chats))]

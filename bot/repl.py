@@ -30,7 +30,7 @@ from index.errors import NewsbotError
 from index.settings import Settings
 from index.types import Filters, Passage
 
-from .conversation import Conversation
+from .conversation import Conversation, llm_condenser
 from .engine import AskOptions, Engine, Mode, check_question
 from .render import render_answer, short
 from .types import Answer, Citation
@@ -96,7 +96,9 @@ class Repl:
         self.engine = engine
         self.console = console
         self.outlets = engine.known_outlets()
-        self.conversation = Conversation(outlets=self.outlets)
+        self.conversation = Conversation(
+            outlets=self.outlets, condense=llm_condenser(engine.settings)
+        )
         self.filters = Filters()
         self.mode: Mode = "auto"
         self.last: Answer | None = None

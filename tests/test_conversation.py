@@ -128,3 +128,25 @@ def test_follow_up_retrieves_the_earlier_topic(engine: Engine) -> None:
     assert a2.standalone_question == s
     assert a2.citations and {c.source for c in a2.citations} == {RT_ARTICLE}
     assert any("Pokrovsk" in p.text for p in a2.retrieved)
+
+
+def test_llm_condense_is_used_and_an_unchanged_rewrite_falls_back_to_the_heuristic() -> None:
+    from bot.types import Answer as _Answer
+
+    rewrite = Conversation(condense=lambda history, q: "What did RT report about Pokrovsk?")
+    rewrite.add(
+        "What is happening around Pokrovsk?",
+        "What is happening around Pokrovsk?",
+        _Answer("q", "a", False, "extractive"),
+    )
+    assert rewrite.standalone("And RT?") == "What did RT report about Pokrovsk?"
+
+    same = Conversation(
+        condense=lambda history, q: q
+    )  # e.g. the LLM failed and echoed the question
+    same.add(
+        "What is happening around Pokrovsk?",
+        "What is happening around Pokrovsk?",
+        _Answer("q", "a", False, "extractive"),
+    )
+    assert "pokrovsk" in same.standalone("What did RT say about it?").lower()

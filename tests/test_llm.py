@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, make_settings
-from llm_server import FakeLLM, llama_server
+from llm_server import FakeLLM, free_port, llama_server
 
 from bot.engine import AskOptions, Engine
 from bot.extractive import DECLINE
@@ -289,8 +289,6 @@ def test_a_silent_or_trickling_server_is_abandoned_at_the_timeout(
 
 
 def test_connection_refused(seed_settings: Settings) -> None:
-    from llm_server import free_port
-
     s = llm_settings(seed_settings, f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(LLMError, match="Cannot reach the LLM endpoint"):
         chat(s, [{"role": "user", "content": "hi"}])
@@ -314,8 +312,6 @@ def test_the_api_key_appears_in_no_notice_log_or_error(
     caplog: pytest.LogCaptureFixture,
     behaviour: str,
 ) -> None:
-    from llm_server import free_port
-
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     url = f"http://127.0.0.1:{free_port()}/v1" if behaviour == "refused" else fake.url(behaviour)
     s = make_settings(
