@@ -280,12 +280,7 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
                 lines.append(f"{outlet}{when} [{n}] reports, quoting a source: “{s.text}”")
             else:
                 lines.append(f"{outlet}{when} [{n}] reports: “{s.text}”")
-    notes = []
-    for note in dict.fromkeys(c.note for c in citations if c.note):
-        cited = [c for c in citations if c.note == note]
-        refs = ", ".join(f"[{c.id}]" for c in cited)
-        via = f", via {cited[0].publisher}" if cited[0].publisher else ""
-        notes.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
+    notes = caveats(citations)
     if ASKS_OUTLET.search(question):  # answer "which outlet" first, then the evidence
         named = list(groups)
         who = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
@@ -294,6 +289,17 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
     if notes:
         text += "\n\n" + "\n".join(notes)
     return text, citations
+
+
+def caveats(citations: list[Citation]) -> list[str]:
+    """One line per manifest note among the cited sources ("Caveat on [2] ...")."""
+    lines = []
+    for note in dict.fromkeys(c.note for c in citations if c.note):
+        cited = [c for c in citations if c.note == note]
+        refs = ", ".join(f"[{c.id}]" for c in cited)
+        via = f", via {cited[0].publisher}" if cited[0].publisher else ""
+        lines.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
+    return lines
 
 
 def idf_from_counts(df: Callable[[str], int], n_docs: int) -> Callable[[str], float]:

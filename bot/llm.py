@@ -45,7 +45,7 @@ from index.errors import LLMError
 from index.settings import Settings
 from index.types import Passage
 
-from .extractive import DECLINE
+from .extractive import DECLINE, caveats
 from .prompts import load_prompt
 from .types import Answer, Citation
 from .verify import Checked, check_reply
@@ -338,14 +338,9 @@ def build_answer(
                 )
     lines = [_with_markers(c.text, _ids_of(c, new_id)) for c in claims]
     text = " ".join(lines + [c.text for c in declines])
-    caveats = []
-    for note in dict.fromkeys(c.note for c in citations if c.note):
-        cited = [c for c in citations if c.note == note]
-        refs = ", ".join(f"[{c.id}]" for c in cited)
-        via = f", via {cited[0].publisher}" if cited[0].publisher else ""
-        caveats.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
-    if caveats:
-        text += "\n\n" + "\n".join(caveats)
+    caveat_lines = caveats(citations)
+    if caveat_lines:
+        text += "\n\n" + "\n".join(caveat_lines)
     notices = []
     if dropped:
         notices.append(
