@@ -44,6 +44,7 @@ COMMANDS = {
     "outlet": "/outlet NAME|all   only articles from this outlet (all: any outlet)",
     "since": "/since DATE|off    only articles published on or after DATE (YYYY-MM-DD)",
     "until": "/until DATE|off    only articles published on or before DATE",
+    "asof": "/asof DATE|off     ask as of DATE: nothing later is cited; 'this week' is read from it",
     "mode": "/mode auto|llm|extractive   how answers are written",
     "outlets": "/outlets           the indexed outlets and their article counts",
     "reset": "/reset             forget the conversation (filters stay)",
@@ -101,6 +102,7 @@ class Repl:
         )
         self.filters = Filters()
         self.mode: Mode = "auto"
+        self.as_of: date | None = None
         self.last: Answer | None = None
 
     def say(self, text: str, style: str | None = None) -> None:
@@ -117,13 +119,14 @@ class Repl:
         f = self.filters
         parts = [f.outlet or ""]
         parts += [f"since {f.since}" if f.since else "", f"until {f.until}" if f.until else ""]
+        parts += [f"as of {self.as_of}" if self.as_of else ""]
         return ", ".join(p for p in parts if p) or empty
 
     def completer(self) -> NestedCompleter:
         table: dict[str, Any] = {f"/{c}": None for c in COMMANDS}
         table["/outlet"] = {o: None for o in [*self.outlets, "all"]}
         table["/mode"] = {m: None for m in MODES}
-        table["/since"] = table["/until"] = {"off": None}
+        table["/since"] = table["/until"] = table["/asof"] = {"off": None}
         return NestedCompleter.from_nested_dict(table)
 
     def handle(self, line: str) -> bool:
@@ -170,6 +173,7 @@ class Repl:
             filters=self.filters,
             mode=self.mode,
             standalone=standalone if standalone != q else None,
+            as_of=self.as_of,
         )
         return standalone, self.engine.ask(q, opts)
 
@@ -209,6 +213,11 @@ class Repl:
 
     def cmd_until(self, arg: str) -> None:
         self.set_date("until", arg)
+
+    def cmd_asof(self, arg: str) -> None:
+        if arg:
+            self.as_of = None if arg.lower() in ("off", "today") else parse_day(arg)
+        self.show_filters()
 
     def set_date(self, which: str, arg: str) -> None:
         if arg:

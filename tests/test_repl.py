@@ -242,3 +242,17 @@ def test_engine_is_closed_unless_told_not_to(
     assert not rec.closed
     chat(rec, seed_settings, tmp_path, "/quit", close=True)
     assert rec.closed
+
+
+def test_asof_hides_later_articles(engine: Engine) -> None:
+    out = io.StringIO()
+    repl = Repl(engine, Console(file=out, width=200))
+    repl.handle("/asof 2022-12-31")
+    assert "as of 2022-12-31" in repl.prompt()
+    _, answer = repl.answer("What did Jake Sullivan say about Kharkiv?")
+    assert all(c.published and c.published <= "2022-12-31" for c in answer.citations)
+    repl.handle("/asof off")
+    _, later = repl.answer("What did Jake Sullivan say about Kharkiv?")
+    assert any(c.outlet == "The Moscow Times" for c in later.citations)
+    repl.handle("/asof next tuesday")
+    assert "not a date" in out.getvalue()
