@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from index.errors import IndexNotReady, NewsbotError, QuestionError
 from index.settings import Settings
 from index.types import Filters
+
+from .render import progress_bar
 
 err = Console(stderr=True)
 
@@ -29,7 +30,9 @@ class UserError(click.ClickException):
         self.exit_code = code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
-        err.print(f"Error: {self.message}", markup=False, highlight=False, style="red", soft_wrap=True)
+        err.print(
+            f"Error: {self.message}", markup=False, highlight=False, style="red", soft_wrap=True
+        )
 
 
 @contextmanager
@@ -58,15 +61,7 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 @contextmanager
 def ingest_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not enabled,
-    )
+    progress = progress_bar(err, enabled=enabled)
     tasks: dict[str, Any] = {}
 
     def update(what: str, n: int, total: int | None) -> None:

@@ -44,13 +44,13 @@ import click
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from index.errors import CorpusError, NewsbotError
 from index.readers import CorpusFile, Skip, parse_date, read_bytes, read_file
 
 from .engine import AskOptions, Mode
+from .render import progress_bar
 from .verify import ReplySentence, parse_reply, supports
 
 if TYPE_CHECKING:
@@ -866,14 +866,7 @@ def run_eval_command(
     if report and not report.parent.is_dir():
         raise ReportError(f"Cannot write the report to {report}: no folder {report.parent}")
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
+    progress = progress_bar(err)
     # The engine first: on a fresh machine it builds the index under its own progress bar.
     with open_engine(settings) as engine, progress:
         task = progress.add_task("evaluating", total=len(records))

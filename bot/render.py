@@ -6,12 +6,26 @@ import re
 
 from rich.console import Console, Group
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from index.types import IngestReport
 
 from .types import Answer, Citation
+
+
+def progress_bar(console: Console, *, enabled: bool = True) -> Progress:
+    """The progress bar every long command shows (on stderr, gone when done)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not enabled,
+    )
 
 
 def short(text: str, n: int = 70) -> str:
