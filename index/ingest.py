@@ -86,16 +86,11 @@ class Ingester:
             self.progress("files", 1, None)
         self._flush()
         self._remove_deleted(paths, seen)
-        ledger = self.store.ledger
-        bm25_dir = self.store.dir / "bm25"
         if self.changed:
-            ledger.bump_generation()
-        if (
-            self.changed
-            or not bm25_dir.exists()
-            or self.store.bm25().generation != int(ledger.get("generation") or 0)
-        ):
+            self.store.ledger.bump_generation()
             self.store.rebuild_bm25()
+        else:
+            self.store.bm25()  # loads it, or rebuilds it if missing or stale (a killed run)
         if self._embedder is not None:
             ensure_onnx(self.settings.embed_model, self.store.dir)
         self.report.seconds = time.perf_counter() - t0
