@@ -79,7 +79,7 @@ class Engine:
     def open(cls, settings: Settings) -> Engine:
         store = Store(settings)
         try:
-            embedder = load_embedder(settings.embed_model, purpose="query", cache_dir=store.dir)
+            embedder = load_embedder(settings.embed_model, cache_dir=store.dir)
         except Exception:
             store.close()
             raise

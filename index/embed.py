@@ -9,9 +9,9 @@ Two interchangeable backends produce the same L2-normalised vectors:
   (with torch) into the index directory; pooling and normalisation are done here,
   exactly as sentence-transformers does them.
 
-:func:`load_embedder` picks the backend: queries use ONNX whenever the export exists
-or can be built, ingest uses the LlamaIndex integration. Both report the same
-``name`` so vectors from either can share an index.
+:func:`load_embedder` picks the backend: ONNX whenever the export exists or can be
+built, for ingest and queries alike; the LlamaIndex integration otherwise. Both
+report the same ``name`` so vectors from either can share an index.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-Purpose = Literal["ingest", "query"]
+Backend = Literal["auto", "torch"]
 FloatArray = npt.NDArray[np.float32]
 
 BUNDLED_LABEL = "all-MiniLM-L6-v2"
@@ -480,25 +480,26 @@ def _load_onnx(spec: ModelSpec, cache_dir: Path | None, batch_size: int) -> Onnx
 def load_embedder(
     model: str = "",
     *,
-    purpose: Purpose,
     cache_dir: Path | None = None,
     batch_size: int = 64,
+    backend: Backend = "auto",
 ) -> Embedder:
-    """The embedder for ``purpose``.
+    """The embedder for ingest and queries alike.
 
-    ``query``: ONNX from ``cache_dir`` (the index directory), building the export there
-    if it is missing; torch if that is impossible. ``ingest``: the LlamaIndex
-    HuggingFace integration. Raises ConfigError for a missing model or a corrupt
-    export that cannot be rebuilt.
+    ``auto``: ONNX from ``cache_dir`` (the index directory), building the export there
+    once if it is missing, because it starts in half a second without torch and
+    encodes faster; the LlamaIndex HuggingFace integration when that is impossible.
+    ``torch``: always the HuggingFace integration. Raises ConfigError for a missing
+    model or a corrupt export that cannot be rebuilt.
     """
     if batch_size < 1:
         raise ConfigError(f"embedding batch size must be at least 1, not {batch_size}")
+    if backend not in ("auto", "torch"):
+        raise ConfigError(f"unknown embedding backend {backend!r}")
     spec = _spec(model)
-    if purpose == "query":
+    if backend == "auto":
         onnx_embedder = _load_onnx(spec, cache_dir, batch_size)
         if onnx_embedder is not None:
             return onnx_embedder
-        log.info("query embedding falls back to torch (slow start)")
-    elif purpose != "ingest":
-        raise ConfigError(f"unknown embedding purpose {purpose!r}")
+        log.info("embedding falls back to torch (slow start)")
     return HuggingFaceEmbedder(spec, batch_size)

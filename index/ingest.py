@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_article
-from .embed import Embedder, ensure_onnx, load_embedder
+from .embed import Embedder, load_embedder
 from .readers import CorpusFile, Skip, discover, manifest_entry, read_bytes, read_file
 from .settings import Settings
 from .store import Store, wipe
@@ -69,7 +69,6 @@ class Ingester:
         if self._embedder is None:  # loaded only when something needs embedding
             self._embedder = load_embedder(
                 self.settings.embed_model,
-                purpose="ingest",
                 cache_dir=self.store.dir,
                 batch_size=self.settings.embed_batch_size,
             )
@@ -91,8 +90,6 @@ class Ingester:
             self.store.rebuild_bm25()
         else:
             self.store.bm25()  # loads it, or rebuilds it if missing or stale (a killed run)
-        if self._embedder is not None:
-            ensure_onnx(self.settings.embed_model, self.store.dir)
         self.report.seconds = time.perf_counter() - t0
         return self.report
 

@@ -60,7 +60,7 @@ def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def onnx(onnx_dir: Path) -> Embedder:
-    emb = load_embedder(purpose="query", cache_dir=onnx_dir)
+    emb = load_embedder(cache_dir=onnx_dir)
     assert isinstance(emb, OnnxEmbedder)
     return emb
 
@@ -77,7 +77,7 @@ def hf() -> Iterator[Embedder]:
     saved = socket.socket.connect, socket.getaddrinfo
     socket.socket.connect, socket.getaddrinfo = refuse, refuse  # type: ignore[method-assign]
     try:
-        emb = load_embedder(purpose="ingest", batch_size=4)
+        emb = load_embedder(backend="torch", batch_size=4)
     finally:
         socket.socket.connect, socket.getaddrinfo = saved  # type: ignore[method-assign]
     assert attempts == []
@@ -150,7 +150,7 @@ def test_query_path_does_not_import_torch(onnx_dir: Path) -> None:
 import json, sys
 from pathlib import Path
 from index.embed import load_embedder
-emb = load_embedder(purpose="query", cache_dir=Path({str(onnx_dir)!r}))
+emb = load_embedder(cache_dir=Path({str(onnx_dir)!r}))
 vec = emb.embed_query("What did John Kirby say?")
 heavy = ["torch", "sentence_transformers", "transformers", "llama_index"]
 print(json.dumps({{"type": type(emb).__name__, "dim": len(vec),
@@ -195,7 +195,7 @@ def test_corrupt_onnx_file_is_rebuilt(onnx_dir: Path, onnx: Embedder, tmp_path: 
     assert good is not None
     bad = tmp_path / good.name
     bad.write_bytes(good.read_bytes()[: 1 << 20])  # truncated copy
-    emb = load_embedder(purpose="query", cache_dir=tmp_path)
+    emb = load_embedder(cache_dir=tmp_path)
     assert isinstance(emb, OnnxEmbedder)
     assert bad.stat().st_size > 50 << 20
     text = SENTENCES[0]
@@ -203,21 +203,70 @@ def test_corrupt_onnx_file_is_rebuilt(onnx_dir: Path, onnx: Embedder, tmp_path: 
 
 
 def test_query_without_cache_dir_falls_back_to_torch(hf: Embedder) -> None:
-    emb = load_embedder(purpose="query", cache_dir=None)
+    emb = load_embedder(cache_dir=None)
     assert isinstance(emb, HuggingFaceEmbedder)
     assert cosine(emb.embed_query("Markets fell."), hf.embed_query("Markets fell.")) >= 0.9999
 
 
 def test_missing_model_dir_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
-        load_embedder(str(tmp_path / "nope"), purpose="query", cache_dir=tmp_path)
+        load_embedder(str(tmp_path / "nope"), cache_dir=tmp_path)
     with pytest.raises(ConfigError, match="incomplete"):
         model_dir(str(tmp_path))
     with pytest.raises(ConfigError, match="batch size"):
-        load_embedder(purpose="ingest", batch_size=0)
+        load_embedder(batch_size=0)
 
 
 def test_bundled_model_dir() -> None:
     path = model_dir()
     assert (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file()
     assert model_dir(str(path)) == path
+
+
+def test_ingest_embeds_with_onnx_and_matches_torch(hf: Embedder, tmp_path: Path) -> None:
+    """The first ingest builds the ONNX export; later ingests use it without importing
+    torch, and the vectors they store are torch's vectors."""
+    import shutil
+
+    corpus, ix = tmp_path / "corpus", tmp_path / "ix"
+    shutil.copytree(ROOT / "corpus", corpus)
+    held_back = sorted(corpus.rglob("*.txt"))[0]
+    spare = tmp_path / held_back.name
+    held_back.rename(spare)
+    script = f"""
+import json, sys
+from pathlib import Path
+from index.ingest import ingest
+from index.settings import Settings
+r = ingest(Settings(_env_file=None, index_dir=Path({str(ix)!r}), corpus_dir=Path({str(corpus)!r})))
+print(json.dumps({{"chunks": r.chunks_added, "torch": "torch" in sys.modules}}))
+"""
+
+    def run_ingest() -> dict[str, Any]:
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    first = run_ingest()
+    assert first["chunks"] > 10
+    assert list(ix.glob("embed-*.onnx"))
+    spare.rename(held_back)
+    second = run_ingest()
+    assert second["chunks"] > 0 and second["torch"] is False
+
+    from index.settings import Settings
+    from index.store import Store
+
+    with Store(Settings(_env_file=None, index_dir=ix)) as store:  # type: ignore[call-arg]
+        got = store.collection.get(limit=5, include=["embeddings", "documents", "metadatas"])
+    assert len(got["ids"]) == 5
+    for vec, doc, meta in zip(got["embeddings"], got["documents"], got["metadatas"], strict=True):
+        text = f"{meta['title']}\n{doc}" if meta.get("title") else doc
+        assert cosine(list(vec), hf.embed_documents([text])[0]) >= 0.999
