@@ -22,6 +22,8 @@ import json
 import logging
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -46,6 +48,7 @@ _EXPORT_VERSION = 1
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # Module types the ONNX path reproduces; anything else (Dense, ...) needs torch.
 _ONNX_MODULES = {"Transformer", "Pooling", "Normalize"}
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _force_offline() -> None:
@@ -331,6 +334,38 @@ _CHECK_TEXTS = (
 
 
 def _export_onnx(spec: ModelSpec, dest: Path) -> Path | None:
+    """Build the export in a child process; None on failure.
+
+    Torch and the model take about half a gigabyte that a process never gives back.
+    Exporting in a child keeps the ingest and query processes free of torch.
+    """
+    if not spec.onnx_ok:
+        log.info("ONNX export skipped: %s uses pooling/modules the ONNX path lacks", spec.label)
+        return None
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PACKAGE_ROOT), *sys.path])}
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "index.embed", str(spec.path), str(dest)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("cannot build the ONNX embedder (%s); using torch instead", exc)
+        return None
+    for line in child.stderr.splitlines():
+        if line.startswith("newsbot-export:"):
+            log.warning("%s", line.split(":", 1)[1].strip())
+    if child.returncode != 0 or not dest.is_file():
+        if child.returncode != 0 and "newsbot-export:" not in child.stderr:
+            tail = child.stderr.strip().splitlines()[-1:] or ["no output"]
+            log.warning("cannot build the ONNX embedder (%s); using torch instead", tail[0])
+        return None
+    return dest
+
+
+def _export_here(spec: ModelSpec, dest: Path) -> Path | None:
     """Export the transformer to ``dest`` with torch, verified against torch; None on failure."""
     if not spec.onnx_ok:
         log.info("ONNX export skipped: %s uses pooling/modules the ONNX path lacks", spec.label)
@@ -503,3 +538,14 @@ def load_embedder(
             return onnx_embedder
         log.info("embedding falls back to torch (slow start)")
     return HuggingFaceEmbedder(spec, batch_size)
+
+
+def _main() -> None:
+    """``python -m index.embed MODEL_DIR DEST``: build one export (see _export_onnx)."""
+    logging.basicConfig(format="newsbot-export: %(message)s", level=logging.WARNING)
+    model, dest = sys.argv[1:3]
+    sys.exit(0 if _export_here(_spec(model), Path(dest)) else 1)
+
+
+if __name__ == "__main__":
+    _main()
