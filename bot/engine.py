@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
 from index.embed import Embedder, load_embedder
-from index.errors import LLMError, QuestionError
+from index.errors import Cancelled, LLMError, QuestionError
 from index.retrieve import RetrievalConfig, Retriever
 from index.settings import Settings
 from index.store import Store
@@ -31,6 +33,12 @@ class AskOptions:
     # The day the question is asked: "this week" is resolved against it, and
     # nothing published after it is cited. Default: today.
     as_of: date | None = None
+    # LLM mode: each piece of the raw, unverified reply as it streams in
+    # (called from another thread). Only the returned Answer is verified.
+    on_token: Callable[[str], None] | None = None
+    # Once set, the work stops at the next check with ``Cancelled``: between
+    # stages, and between streamed chunks of the LLM's reply.
+    cancel: threading.Event | None = None
 
 
 def check_question(question: str, limit: int) -> str:
@@ -104,6 +112,7 @@ class Engine:
         if opts.as_of and (not filters.until or filters.until > opts.as_of):
             filters = replace(filters, until=opts.as_of)
         passages = self.retriever.retrieve(search, filters, opts.k)
+        Cancelled.raise_if_set(opts.cancel)
         extra: list[Filters] = []
         if not filters.outlet:  # make sure each outlet the question names is heard
             extra += [replace(filters, outlet=o) for o in info.outlets]
@@ -122,6 +131,7 @@ class Engine:
             more = [p for p in self.retriever.retrieve(search, f, 3) if p.chunk_id not in seen]
             passages += more
             seen |= {p.chunk_id for p in more}
+            Cancelled.raise_if_set(opts.cancel)
         t1 = time.perf_counter()
         use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
         notices: list[str] = []
@@ -130,12 +140,15 @@ class Engine:
             from .llm import answer_with_llm  # imports openai only when needed
 
             try:
-                answer = answer_with_llm(self.settings, q, passages)
+                answer = answer_with_llm(
+                    self.settings, q, passages, on_token=opts.on_token, cancel=opts.cancel
+                )
             except LLMError as e:
                 notices.append(f"{e} Falling back to the extractive answer.")
         if answer is None:
             answer = self._extractive(search, info, passages, replace(opts, filters=filters))
             answer.question = q
+            Cancelled.raise_if_set(opts.cancel)
         stale = stale_notice(answer, info)
         answer.notices = notices + answer.notices + ([stale] if stale else [])
         if opts.standalone and opts.standalone != q:

@@ -1,7 +1,7 @@
 """LLM answers through any OpenAI-compatible endpoint, checked after generation.
 
-    answer_with_llm(settings, question, passages) -> Answer
-    condense(settings, history, question) -> str
+    answer_with_llm(settings, question, passages, on_token=, cancel=) -> Answer
+    condense(settings, history, question, cancel=) -> str
 
 The retrieved passages become numbered sources, each labelled with outlet,
 publisher, date and title, their text fenced as ``<source id=n> ... </source>``
@@ -11,10 +11,17 @@ their sources don't support are removed, and each cited source is quoted
 exactly (the sentence of the passage that best supports the claim), so
 ``quote == text_of(source)[start:end]`` holds as in the extractive answer.
 
+Replies are streamed (``stream=True``): ``on_token`` sees each piece of
+the raw reply as it arrives, for a provisional draft (the REPL); only the
+verified answer is final. A server that ignores ``stream=True`` and sends one
+JSON completion is accepted too. A ``cancel`` event stops the call within
+``POLL`` seconds with ``Cancelled``; the response is closed at the next chunk.
+
 Faults: every failure of the endpoint (refused connection, timeout, 429,
-5xx, an empty or non-JSON reply, a reply cut off mid-stream) and an answer
-with no supported sentence raise ``LLMError`` with a one-line message; the
-engine then answers extractively and says why. 429 and 5xx are retried
+5xx, an empty or non-JSON reply, a reply cut off mid-stream, a stream that
+ends without a finish reason) and an answer with no supported sentence raise
+``LLMError`` with a one-line message; the engine then answers extractively
+and says why. 429 and 5xx are retried
 ``llm_max_retries`` times (Retry-After honoured, else exponential backoff).
 One deadline, ``llm_timeout`` seconds, bounds the whole call, retries and
 waits included: a Retry-After that would pass it ends the call at once, and a
@@ -29,19 +36,19 @@ in an error body).
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import openai
-from openai.types.chat import ChatCompletion
 
-from index.errors import LLMError
+from index.errors import Cancelled, LLMError
 from index.settings import Settings
 from index.types import Passage
 
@@ -51,7 +58,8 @@ from .types import Answer, Citation
 from .verify import Checked, check_reply
 
 if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletionMessageParam
+    from openai import Stream
+    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,10 @@ GRACE = 0.5  # seconds past the deadline before an unanswered request is abandon
 MAX_BACKOFF = 8.0
 CONDENSE_TURNS = 3  # earlier exchanges shown to the condensing prompt
 CONDENSE_TOKENS = 96
+POLL = 0.05  # seconds between looks at the cancel event while a request runs
+BROKEN = ("RemoteProtocolError", "ReadError")  # the connection died mid-reply
+
+OnToken = Callable[[str], None]  # receives each piece of the reply as it streams in
 
 
 class ContextTooLong(LLMError):
@@ -119,16 +131,65 @@ def _backoff(attempt: int) -> float:
     return float(min(MAX_BACKOFF, 0.5 * 2**attempt) + random.uniform(0, 0.25))
 
 
-def _read(resp: object) -> Reply | LLMError:
-    if not isinstance(resp, ChatCompletion):
-        return LLMError("The LLM endpoint's reply is not a chat completion (not JSON?).")
-    if not resp.choices:
+def _from_json(data: object) -> Reply | LLMError:
+    """A whole chat.completion body (a server that ignored ``stream=True``)."""
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return LLMError("The LLM returned an empty reply (no choices).")
-    choice = resp.choices[0]
-    text = choice.message.content if choice.message else None
-    if not text or not text.strip():
+    message = choices[0].get("message")
+    text = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(text, str) or not text.strip():
         return LLMError("The LLM returned an empty reply.")
-    return Reply(text, choice.finish_reason)
+    finish = choices[0].get("finish_reason")
+    return Reply(text, finish if isinstance(finish, str) else None)
+
+
+def _whole(response: Any, url: str) -> Reply | LLMError:
+    body = response.read()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        if "json" in response.headers.get("content-type", ""):
+            return LLMError(f"The LLM endpoint {url} sent an unreadable reply (invalid JSON).")
+        return LLMError("The LLM endpoint's reply is not a chat completion (not JSON?).")
+    return _from_json(data)
+
+
+def _collect(
+    stream: Stream[ChatCompletionChunk], url: str, on_token: OnToken | None, stop: threading.Event
+) -> Reply | LLMError:
+    """Read a streamed reply chunk by chunk, handing each piece of text to
+    ``on_token`` as it arrives. Once ``stop`` is set the response is closed
+    at the next chunk, so the server sees the client go."""
+    with stream:  # closes the response however this ends
+        if "text/event-stream" not in stream.response.headers.get("content-type", ""):
+            reply = _whole(stream.response, url)
+            if isinstance(reply, Reply) and on_token and not stop.is_set():
+                on_token(reply.text)
+            return reply
+        parts: list[str] = []
+        finish: str | None = None
+        for chunk in stream:
+            if stop.is_set():
+                return LLMError("Stopped.")  # nobody waits for this any more
+            for choice in chunk.choices[:1]:  # a usage-only chunk has none
+                piece = choice.delta.content if choice.delta else None
+                if piece:
+                    parts.append(piece)
+                    if on_token:
+                        on_token(piece)
+                finish = choice.finish_reason or finish
+    text = "".join(parts)
+    if finish is None:  # every OpenAI-compatible server ends with a finish_reason
+        return LLMError(f"The LLM endpoint {url} broke off its reply (the stream ended early).")
+    if not text.strip():
+        return LLMError("The LLM returned an empty reply.")
+    return Reply(text, finish)
+
+
+def _broken(e: BaseException) -> bool:
+    """A connection that died mid-reply (also raised bare while reading a body)."""
+    return any(type(x).__name__ in BROKEN for x in (e, e.__cause__))
 
 
 def _one_call(
@@ -137,30 +198,33 @@ def _one_call(
     messages: list[ChatCompletionMessageParam],
     max_tokens: int,
     deadline: float,
+    on_token: OnToken | None,
+    stop: threading.Event,
 ) -> Reply | LLMError:
-    """The request and its retries; failures are returned, not raised, so
-    that no third-party exception (or its text) travels further."""
+    """The streamed request and its retries; failures are returned, not
+    raised, so that no third-party exception (or its text) travels further."""
     url = endpoint(settings)
     why = ""
     attempts = settings.llm_max_retries + 1
     for attempt in range(attempts):
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or stop.is_set():
             break
         try:
-            resp = client.chat.completions.create(
+            stream = client.chat.completions.create(
                 model=settings.llm_model,
                 messages=messages,
                 temperature=settings.llm_temperature,
                 max_tokens=max_tokens,
                 timeout=remaining,
+                stream=True,
             )
-            return _read(resp)
+            return _collect(stream, url, on_token, stop)
         except openai.APITimeoutError:
             break
         except openai.APIConnectionError as e:
             cause = scrub(str(e.__cause__ or e), settings, 120)
-            if type(e.__cause__).__name__ in ("RemoteProtocolError", "ReadError"):
+            if _broken(e):
                 return LLMError(f"The LLM endpoint {url} broke off its reply ({cause}).")
             return LLMError(f"Cannot reach the LLM endpoint {url} ({cause}).")
         except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
@@ -179,12 +243,18 @@ def _one_call(
                         f"past the {settings.llm_timeout:g} s timeout."
                     )
                 log.info("LLM endpoint %s; retrying in %.1f s", why, wait)
-                time.sleep(wait)
+                if stop.wait(wait):
+                    break
                 continue
             if e.status_code == 400 and re.search(r"context|too long|tokens", detail, re.I):
                 return ContextTooLong(f"The prompt does not fit the LLM's context ({detail}).")
             return LLMError(f"The LLM endpoint {url} answered HTTP {e.status_code}: {detail}")
+        except openai.APIError as e:  # an error event in the middle of the stream
+            detail = scrub(e.message, settings, 160)
+            return LLMError(f"The LLM endpoint {url} reported an error mid-reply: {detail}")
         except Exception as e:  # a malformed body, whatever the client makes of it
+            if _broken(e):
+                return LLMError(f"The LLM endpoint {url} broke off its reply ({type(e).__name__}).")
             return LLMError(
                 f"The LLM endpoint {url} sent an unreadable reply ({type(e).__name__})."
             )
@@ -193,16 +263,32 @@ def _one_call(
     return LLMError(f"The LLM endpoint {url} did not answer within {settings.llm_timeout:g} s.")
 
 
+def _wait(worker: threading.Thread, until: float, cancel: threading.Event | None) -> None:
+    """Join ``worker`` until ``until`` (``time.monotonic()``), raising
+    ``Cancelled`` within ``POLL`` seconds of ``cancel`` being set."""
+    while worker.is_alive():
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        worker.join(min(POLL, left))
+        Cancelled.raise_if_set(cancel)
+
+
 def chat(
     settings: Settings,
     messages: list[ChatCompletionMessageParam],
     *,
     max_tokens: int | None = None,
     deadline: float | None = None,
+    on_token: OnToken | None = None,
+    cancel: threading.Event | None = None,
 ) -> Reply:
-    """One chat completion, retried as the module docstring says, finished
-    by ``deadline`` (``time.monotonic()``; default: ``llm_timeout`` from now)
-    or abandoned. Raises ``LLMError``."""
+    """One streamed chat completion, retried as the module docstring says,
+    finished by ``deadline`` (``time.monotonic()``; default: ``llm_timeout``
+    from now) or abandoned. ``on_token`` gets each piece of text as it
+    arrives (from another thread). Raises ``LLMError``, or ``Cancelled`` as
+    soon as ``cancel`` is set: the stream is then closed at its next chunk."""
+    Cancelled.raise_if_set(cancel)
     if deadline is None:
         deadline = time.monotonic() + settings.llm_timeout
     client = openai.OpenAI(
@@ -212,17 +298,24 @@ def chat(
         max_retries=0,
     )
     result: list[Reply | LLMError] = []
+    stop = threading.Event()
+    tokens = max_tokens or settings.llm_max_tokens
     # The request runs in a daemon thread so that a server trickling bytes
-    # (each read within the client's timeout) cannot hold us past the deadline.
+    # (each read within the client's timeout) cannot hold us past the
+    # deadline, and so that a cancel is seen at once, whatever the server does.
     worker = threading.Thread(
         target=lambda: result.append(
-            _one_call(client, settings, messages, max_tokens or settings.llm_max_tokens, deadline)
+            _one_call(client, settings, messages, tokens, deadline, on_token, stop)
         ),
         daemon=True,
+        name="newsbot-llm",
     )
     worker.start()
-    worker.join(max(0.0, deadline - time.monotonic()) + GRACE)
-    client.close()  # also aborts a request still in flight
+    try:
+        _wait(worker, deadline + GRACE, cancel)
+    finally:
+        stop.set()  # no more tokens handed on; the stream closes at its next chunk
+        client.close()  # also aborts a request still in flight
     if not result:
         raise LLMError(
             f"The LLM endpoint {endpoint(settings)} did not answer "
@@ -259,9 +352,16 @@ def format_sources(passages: Sequence[Passage]) -> str:
 
 
 def generate(
-    settings: Settings, question: str, sources: list[Passage], deadline: float
+    settings: Settings,
+    question: str,
+    sources: list[Passage],
+    deadline: float,
+    *,
+    on_token: OnToken | None = None,
+    cancel: threading.Event | None = None,
 ) -> tuple[Reply, list[Passage]]:
-    """The answer prompt, with fewer sources while it overflows the context."""
+    """The answer prompt, with fewer sources while it overflows the context
+    (an overflow is refused before any token streams)."""
     prompt = load_prompt("answer")
     while True:
         messages: list[ChatCompletionMessageParam] = prompt.messages(  # type: ignore[assignment]
@@ -271,7 +371,8 @@ def generate(
             question=question,
         )
         try:
-            return chat(settings, messages, deadline=deadline), sources
+            reply = chat(settings, messages, deadline=deadline, on_token=on_token, cancel=cancel)
+            return reply, sources
         except ContextTooLong:
             if len(sources) == 1:
                 raise
@@ -372,18 +473,29 @@ def _row(c: Checked, new_id: dict[tuple[int, int, int], int]) -> dict[str, Any]:
     return {"text": c.text, "citations": _ids_of(c, new_id), "supported": c.supported}
 
 
-def answer_with_llm(settings: Settings, question: str, passages: Sequence[Passage]) -> Answer:
+def answer_with_llm(
+    settings: Settings,
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    on_token: OnToken | None = None,
+    cancel: threading.Event | None = None,
+) -> Answer:
     """Answer ``question`` from ``passages`` with the configured LLM, keeping
-    only the sentences their cited sources support. Raises ``LLMError`` when
-    the endpoint fails or no sentence survives (the caller falls back)."""
+    only the sentences their cited sources support. ``on_token`` sees the raw,
+    unverified reply as it streams. Raises ``LLMError`` when the endpoint
+    fails or no sentence survives (the caller falls back), ``Cancelled`` once
+    ``cancel`` is set."""
     if not passages:  # nothing to answer from: no call at all
         return Answer(
             question, f"{DECLINE}: no indexed article answers this question.", True, "llm"
         )
     t0 = time.perf_counter()
+    deadline = time.monotonic() + settings.llm_timeout
     reply, sources = generate(
-        settings, question, list(passages), time.monotonic() + settings.llm_timeout
+        settings, question, list(passages), deadline, on_token=on_token, cancel=cancel
     )
+    Cancelled.raise_if_set(cancel)
     t1 = time.perf_counter()
     log.debug("LLM reply (%s): %s", reply.finish_reason, reply.text)
     text, cut = cut_unfinished(reply)
@@ -399,13 +511,20 @@ def answer_with_llm(settings: Settings, question: str, passages: Sequence[Passag
 # --- follow-up questions ----------------------------------------------------------------
 
 
-def condense(settings: Settings, history: list[tuple[str, str]], question: str) -> str:
+def condense(
+    settings: Settings,
+    history: list[tuple[str, str]],
+    question: str,
+    *,
+    cancel: threading.Event | None = None,
+) -> str:
     """Rewrite a follow-up as a standalone question for retrieval.
 
     ``history`` is the conversation so far as (question, answer) pairs. The
     question comes back unchanged when there is no history, no LLM is
     configured, the endpoint fails, or the rewrite looks wrong (empty, a
-    refusal, or far longer than the question).
+    refusal, or far longer than the question). Raises ``Cancelled`` once
+    ``cancel`` is set.
     """
     if not history or not settings.llm_configured:
         return question
@@ -418,7 +537,7 @@ def condense(settings: Settings, history: list[tuple[str, str]], question: str) 
         history="\n".join(turns), question=question
     )
     try:
-        reply = chat(settings, messages, max_tokens=CONDENSE_TOKENS)
+        reply = chat(settings, messages, max_tokens=CONDENSE_TOKENS, cancel=cancel)
     except LLMError as e:
         log.info("Follow-up not condensed: %s", e)
         return question

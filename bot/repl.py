@@ -4,7 +4,10 @@ prompt_toolkit reads the lines (history kept in the index directory, Ctrl-R
 search, Ctrl-C clears the line, Ctrl-D quits); rich prints the answers with
 ``render.render_answer``. A line starting with ``/`` is a command; anything
 else is a question, made standalone by ``Conversation`` and answered in a
-worker thread, so Ctrl-C abandons the answer and keeps the session.
+worker thread. Ctrl-C sets the answer's cancel event, which stops the work at
+its next check (between stages and between streamed LLM chunks), and keeps
+the session. In LLM mode the raw tokens are shown as a provisional ``Draft``
+while they stream, then replaced by the verified answer.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ from typing import Any, TypeVar, get_args
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import NestedCompleter
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from index.errors import NewsbotError
+from index.errors import Cancelled, NewsbotError
 from index.settings import Settings
 from index.types import Filters, Passage
 
-from .conversation import Conversation, llm_condenser
+from .conversation import Conversation
 from .engine import AskOptions, Engine, Mode, check_question
 from .render import render_answer, short
 from .types import Answer, Citation
@@ -52,25 +57,104 @@ COMMANDS = {
     "quit": "/quit              leave (or Ctrl-D)",
 }
 ALIASES = {"exit": "quit", "q": "quit", "source": "sources", "h": "help", "?": "help"}
+WORKER = "newsbot-answer"  # the name of the thread that answers
+STOP_GRACE = 2.0  # seconds a cancelled answer gets to stop before the prompt returns
+SEARCHING = "Searching... (Ctrl-C cancels)"
+DRAFTING = "drafting... (unverified; Ctrl-C cancels)"
+PLAIN_LABEL = "drafting (unverified):"
+SEPARATOR = "--- verified answer ---"
 
 
-def run_cancellable(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a worker thread. Ctrl-C (KeyboardInterrupt) while waiting
-    abandons it: the thread runs on in the background and its result is dropped."""
+def run_cancellable(fn: Callable[[threading.Event], T], grace: float = STOP_GRACE) -> T:
+    """``fn(cancel)`` in a worker thread. Ctrl-C (KeyboardInterrupt) while
+    waiting sets ``cancel``, gives the worker up to ``grace`` seconds to stop
+    (``fn`` checks the event as it goes), then re-raises."""
+    cancel = threading.Event()
     future: Future[T] = Future()
 
     def work() -> None:
         try:
-            future.set_result(fn(*args))
+            future.set_result(fn(cancel))
         except BaseException as e:  # handed to the waiting thread
             future.set_exception(e)
 
-    threading.Thread(target=work, daemon=True, name="newsbot-answer").start()
-    while True:  # short waits, so Ctrl-C is seen promptly on every platform
-        try:
-            return future.result(timeout=0.1)
-        except TimeoutError:
-            continue
+    worker = threading.Thread(target=work, daemon=True, name=WORKER)
+    worker.start()
+    try:
+        while True:  # short waits, so Ctrl-C is seen promptly on every platform
+            try:
+                return future.result(timeout=0.1)
+            except TimeoutError:
+                continue
+    except KeyboardInterrupt:
+        cancel.set()
+        worker.join(grace)
+        raise
+
+
+class Draft:
+    """The LLM's raw reply while it streams, shown as provisional.
+
+    On a terminal: a live region, a spinner and "Searching..." until the first
+    token, then a "drafting..." label over the tokens in dim text; it is erased
+    when the work ends, so only the verified answer stays. Elsewhere (a pipe, a
+    test): the tokens as they come after "drafting (unverified):", then, when
+    the answer is ready, the line ``SEPARATOR`` before it. ``add`` may be
+    called from any thread; once the draft is closed it ignores tokens."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.parts: list[str] = []
+        self.closed = False
+        self.printed = False  # plain output: the label is out
+        self.lock = threading.Lock()
+        self.live: Live | None = None
+        self.searching = Spinner("dots", SEARCHING)
+        self.drafting = Spinner("dots", Text(DRAFTING, style="dim italic"))
+
+    def __enter__(self) -> Draft:
+        if self.console.is_interactive:
+            self.live = Live(self, console=self.console, transient=True, refresh_per_second=12)
+            self.live.start()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        with self.lock:
+            self.closed = True
+        if self.live is not None:
+            self.live.stop()  # transient: the draft disappears
+        elif self.printed:
+            self.console.print()
+            if exc_type is None:
+                self.console.print(SEPARATOR, style="dim", markup=False, highlight=False)
+
+    def add(self, token: str) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            self.parts.append(token)
+            if self.live is None:
+                self._print(token)
+
+    def _print(self, token: str) -> None:
+        """Plain output: the label before the first visible token, then tokens as they come."""
+        if not self.printed:
+            token = token.lstrip()
+            if not token:
+                return
+            self.console.print(PLAIN_LABEL, end=" ", style="dim", markup=False)
+            self.printed = True
+        self.console.print(token, end="", markup=False, highlight=False, soft_wrap=True)
+
+    def __rich__(self) -> RenderableType:
+        """What the live region shows: the spinner, or the tail of the draft
+        that fits the terminal (the newest tokens stay in sight)."""
+        if not self.parts:
+            return self.searching
+        width, height = self.console.size
+        lines = Text("".join(self.parts), style="dim").wrap(self.console, width)
+        tail = list(lines)[-max(1, height - 2) :]
+        return Group(self.drafting, *tail)
 
 
 def parse_day(value: str) -> date:
@@ -98,8 +182,10 @@ class Repl:
         self.console = console
         self.outlets = engine.known_outlets()
         self.conversation = Conversation(
-            outlets=self.outlets, condense=llm_condenser(engine.settings)
+            outlets=self.outlets,
+            condense=self.condense if engine.settings.llm_configured else None,
         )
+        self.cancel: threading.Event | None = None  # that of the answer in progress
         self.filters = Filters()
         self.mode: Mode = "auto"
         self.as_of: date | None = None
@@ -137,6 +223,8 @@ class Repl:
                 return self.command(line[1:])
             if line:
                 self.ask(line)
+        except Cancelled:
+            self.say("cancelled", "yellow")
         except NewsbotError as e:
             self.say(str(e), "red")
         except Exception as e:
@@ -160,28 +248,36 @@ class Repl:
 
     def ask(self, question: str) -> None:
         q = check_question(question, self.engine.settings.max_question_chars)
-        with self.console.status("Searching... (Ctrl-C cancels)"):
-            standalone, answer = run_cancellable(self.answer, q)
+        with Draft(self.console) as draft:
+            standalone, answer = run_cancellable(lambda cancel: self.answer(q, cancel, draft.add))
         self.conversation.add(q, standalone, answer)
         self.last = answer
         render_answer(self.console, answer)
 
-    def answer(self, q: str) -> tuple[str, Answer]:
+    def answer(
+        self,
+        q: str,
+        cancel: threading.Event | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> tuple[str, Answer]:
         """Runs in the worker thread: the standalone query (an LLM may write it), then the answer."""
+        self.cancel = cancel
         standalone = self.conversation.standalone(q)
         opts = AskOptions(
             filters=self.filters,
             mode=self.mode,
             standalone=standalone if standalone != q else None,
             as_of=self.as_of,
+            on_token=on_token,
+            cancel=cancel,
         )
         return standalone, self.engine.ask(q, opts)
 
-    def on_token(self, token: str) -> None:
-        """Streaming hook for the LLM path (not wired yet): once ``Engine.ask``
-        can stream, pass this to it from ``answer`` and drop the status spinner
-        in ``ask``. The final ``Answer`` is still rendered in full afterwards."""
-        self.console.print(token, end="", markup=False, highlight=False)
+    def condense(self, history: list[tuple[str, str]], question: str) -> str:
+        """A follow-up made standalone by the LLM; stops when the answer is cancelled."""
+        from .llm import condense  # imports openai only when used
+
+        return condense(self.engine.settings, history, question, cancel=self.cancel)
 
     # Commands: each takes the text after its name.
 

@@ -7,13 +7,19 @@
     ├── StoreUnavailable   the Chroma server cannot be reached
     ├── StoreLocked        another process holds the embedded index
     ├── QuestionError      an empty or oversized question
-    └── LLMError           the LLM endpoint failed (callers fall back to extractive)
+    ├── LLMError           the LLM endpoint failed (callers fall back to extractive)
+    └── Cancelled          the user stopped the answer (Ctrl-C in the REPL); not a failure
 
 Third-party exceptions (chromadb, openai, ...) are translated into these at the
 boundary of the module that calls the library, so none escapes ``index/``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import threading
 
 
 class NewsbotError(Exception):
@@ -46,3 +52,12 @@ class QuestionError(NewsbotError):
 
 class LLMError(NewsbotError):
     pass
+
+
+class Cancelled(NewsbotError):
+    """Raised at the next check once the caller's cancel event is set."""
+
+    @staticmethod
+    def raise_if_set(cancel: threading.Event | None) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("Cancelled.")

