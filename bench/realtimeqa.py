@@ -11,12 +11,16 @@ The answer's length in words is reported beside the accuracy.
     python bench/realtimeqa.py --protocol week --weeks 20230106,20230113
     python bench/realtimeqa.py --protocol week            # all 51 weeks
     python bench/realtimeqa.py --protocol year
+    # build each week's index once under DIR/<week>, reuse it on later runs,
+    # and dump every answer for error analysis:
+    python bench/realtimeqa.py --weeks 20230120 --keep /work/rtqa_weeks --answers out.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import statistics
 import sys
@@ -30,16 +34,23 @@ sys.path.insert(0, str(ROOT))
 
 
 def run(articles: list[str], questions: list[dict], work: Path) -> list[dict]:  # type: ignore[type-arg]
+    """Index ``articles`` under ``work`` (reused when ``work`` already holds a
+    finished index of the same articles) and ask ``questions``."""
     from bot.engine import Engine
     from bot.evaluate import evaluate, parse_record
-    from index.ingest import ingest
     from index.settings import Settings
 
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    (corpus / "articles.jsonl").write_text("".join(articles))
     s = Settings(_env_file=None, index_dir=work / "ix", corpus_dir=corpus)  # type: ignore[call-arg]
-    ingest(s)
+    done = work / "ingested"  # written after a finished ingest: its content is the corpus hash
+    digest = hashlib.sha256("".join(articles).encode()).hexdigest()
+    if not (done.exists() and done.read_text() == digest):
+        from index.ingest import ingest
+
+        (corpus / "articles.jsonl").write_text("".join(articles))
+        ingest(s)
+        done.write_text(digest)
     recs = [parse_record(q, f"questions.jsonl:{i}", i) for i, q in enumerate(questions, 1)]
     with Engine.open(s) as engine:
         report = evaluate(engine, recs, "extractive")
@@ -50,6 +61,9 @@ def run(articles: list[str], questions: list[dict], work: Path) -> list[dict]:  
         out.append(
             {
                 "id": r.record.id,
+                "question": r.record.question,
+                "gold": r.record.answer,
+                "answer": r.answer,
                 "correct": correct,
                 "contains": bool(r.metrics.get("answer_accuracy")),
                 "hit": r.metrics.get("hit_at_k") or 0.0,
@@ -78,6 +92,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--protocol", choices=["week", "year"], default="week")
     ap.add_argument("--weeks", help="comma-separated quiz weeks (default: all)")
+    ap.add_argument("--keep", type=Path, help="keep each index under DIR/<week> and reuse it")
+    ap.add_argument("--answers", type=Path, help="write every question's answer here (JSONL)")
     args = ap.parse_args()
     with gzip.open(SHARED / "articles.jsonl.gz", "rt") as f:
         lines = f.readlines()
@@ -91,19 +107,23 @@ def main() -> None:
     t0 = time.time()
     rows: list[dict] = []  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory(prefix="rtqa-") as tmp:
+        base = args.keep or Path(tmp)
         if args.protocol == "year":
-            rows = run(lines, [q for q in qs if q["week"] in weeks], Path(tmp))
+            rows = run(lines, [q for q in qs if q["week"] in weeks], base / "year")
         else:
             for w in weeks:
                 wq = [q for q in qs if q["week"] == w]
                 wa = [x for ws, x in arts if w in ws]
-                got = run(wa, wq, Path(tmp) / w)
+                got = run(wa, wq, base / w)
                 print(summarise(w, got), flush=True)
                 rows += got
     print(summarise(f"all ({args.protocol})", rows))
+    if args.answers:
+        args.answers.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(
         f"\n{time.time() - t0:.0f} s; command: python bench/realtimeqa.py --protocol {args.protocol}"
         + (f" --weeks {args.weeks}" if args.weeks else "")
+        + (f" --keep {args.keep}" if args.keep else "")
     )
 
 
