@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,26 @@ class BM25Index:
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs, scores, strict=True) if s > 0]
 
 
-def build(
-    ids: list[str], texts: list[str], outlets: list[str], days: list[int], generation: int
-) -> BM25Index:
+def build(chunks: Iterable[tuple[str, str, str, int]], generation: int) -> BM25Index:
+    """Index ``(chunk id, text, outlet, day)`` rows, read one at a time.
+
+    Each chunk's terms become vocabulary ids as they are read: a list of term
+    strings per chunk would take about 10 kB a chunk, a gigabyte at 100k chunks.
+    """
     import bm25s
 
+    vocab: dict[str, int] = {}
+    ids: list[str] = []
+    outlets: list[str] = []
+    days: list[int] = []
+    docs: list[list[int]] = []
+    for cid, text, outlet, day in chunks:
+        ids.append(cid)
+        outlets.append(outlet)
+        days.append(day)
+        docs.append([vocab.setdefault(t, len(vocab)) for t in terms(text) or ["\0"]])
     retriever = bm25s.BM25()
-    retriever.index([terms(t) or ["\0"] for t in texts], show_progress=False)
+    retriever.index((docs, vocab), show_progress=False)
     return BM25Index(
         retriever,
         ids,

@@ -267,6 +267,9 @@ class OnnxEmbedder:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
+        # Memory patterns pay off for fixed shapes only; batches here vary in width,
+        # and each new shape would keep another pattern (about 90 MB more at ingest).
+        options.enable_mem_pattern = False
         try:
             self._session = ort.InferenceSession(
                 str(onnx_path), options, providers=["CPUExecutionProvider"]

@@ -255,17 +255,12 @@ class Store:
             self.collection.delete(where=where)
 
     def rebuild_bm25(self) -> bm25.BM25Index:
-        ids: list[str] = []
-        texts: list[str] = []
-        outlets: list[str] = []
-        days: list[int] = []
-        for cid, text, m in self.iter_chunks():
-            ids.append(cid)
-            texts.append(f"{m.get('title') or ''}\n{text}")
-            outlets.append(str(m["outlet"]))
-            days.append(int(m.get("day") or 0))
         gen = int(self.ledger.get("generation") or 0)
-        index = bm25.build(ids, texts, outlets, days, gen)
+        rows = (
+            (cid, f"{m.get('title') or ''}\n{text}", str(m["outlet"]), int(m.get("day") or 0))
+            for cid, text, m in self.iter_chunks()
+        )
+        index = bm25.build(rows, gen)
         if self.writable or not self.settings.chroma_host:
             bm25.save(index, self.dir / "bm25")
         self._bm25 = index
