@@ -46,11 +46,18 @@ def derive(source: Path, dest: Path, size: int) -> int:
     with Store(Settings(_env_file=None, index_dir=source)) as src:  # type: ignore[call-arg]
         marker = src.marker
         total = src.count()
-        got = src.collection.get(
-            limit=min(size, total), include=["embeddings", "documents", "metadatas"]
-        )
-    ids, docs, metas = got["ids"], got["documents"], got["metadatas"]
-    vecs = np.asarray(got["embeddings"], dtype=np.float32)
+        ids, docs, metas, parts = [], [], [], []
+        for offset in range(0, min(size, total), 5000):  # Chroma caps SQL variables per call
+            got = src.collection.get(
+                limit=min(5000, size - offset),
+                offset=offset,
+                include=["embeddings", "documents", "metadatas"],
+            )
+            ids += got["ids"]
+            docs += got["documents"]
+            metas += got["metadatas"]
+            parts.append(np.asarray(got["embeddings"], dtype=np.float32))
+    vecs = np.concatenate(parts)
     rng = np.random.default_rng(0)
     with Store(Settings(_env_file=None, index_dir=dest), writable=True) as out:  # type: ignore[call-arg]
         out.write_marker(marker["embed_model"], int(marker["dim"]))

@@ -177,3 +177,26 @@ def test_as_of_excludes_later_articles_and_flags_stale_sources(engine: Engine) -
         AskOptions(as_of=date(2025, 1, 10)),
     )
     assert b.citations and any("older than the period" in n for n in b.notices)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(outlet="RT"),
+        Filters(until=date(2024, 8, 26)),
+        Filters(since=date(2024, 8, 27)),
+        Filters(outlet="RT", until=date(2024, 8, 30)),
+    ],
+)
+def test_filtered_dense_search_equals_chromas_own_filter(engine: Engine, f: Filters) -> None:
+    """Dense search filters over-fetched neighbours itself (Chroma's filter is slow at
+    scale); it must keep exactly what Chroma's metadata filter would."""
+    r = engine.retriever
+    f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
+    mask = r._mask(f)
+    assert mask is not None and 0 < mask.sum() < len(mask)
+    for q in ("Russian advances near Pokrovsk", "negotiations in Istanbul", "sanctions"):
+        v = r.embedder.embed_query(q)
+        mine = [cid for cid, _ in r._dense(v, 6, f, mask)]
+        chromas = [cid for cid, _ in r.store.dense(v, 6, f)]
+        assert mine == chromas and mine
