@@ -20,22 +20,13 @@ import argparse
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "realtimeqa"
-sys.path.insert(0, str(ROOT))
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+from common import SHARED, pct
 
 
 def derive(source: Path, dest: Path, size: int) -> int:

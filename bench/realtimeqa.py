@@ -23,14 +23,11 @@ import gzip
 import hashlib
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "realtimeqa"
-sys.path.insert(0, str(ROOT))
+from common import SHARED
 
 
 def run(articles: list[str], questions: list[dict], work: Path) -> list[dict]:  # type: ignore[type-arg]

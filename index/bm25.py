@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ class BM25Index:
     days: np.ndarray  # published date as ordinal day, 0 when unknown
     generation: int
     names: list[str]  # the indexed outlets, as written
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Chunk id to its row in ``ids``, ``outlets`` and ``days``."""
+        return {cid: i for i, cid in enumerate(self.ids)}
 
     def doc_freq(self, term: str) -> int:
         """How many chunks contain ``term`` (0 when unknown)."""

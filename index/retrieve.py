@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .bm25 import BM25Index
 from .embed import Embedder
 from .errors import NewsbotError
 from .store import Store
@@ -39,7 +40,6 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.config = config
-        self._rows: tuple[int, dict[str, int]] = (-1, {})
 
     def resolve_outlet(self, name: str) -> str:
         """A user's outlet name ("rt", "moscow times") to the indexed outlet."""
@@ -55,10 +55,9 @@ class Retriever:
             f"Unknown outlet {name!r}. Indexed outlets: {', '.join(known) or 'none'}."
         )
 
-    def _mask(self, f: Filters) -> np.ndarray | None:
+    def _mask(self, idx: BM25Index, f: Filters) -> np.ndarray | None:
         if not f.active:
             return None
-        idx = self.store.bm25()
         mask = np.ones(len(idx.ids), dtype=bool)
         if f.outlet:
             mask &= idx.outlets == f.outlet.lower()
@@ -69,7 +68,7 @@ class Retriever:
         return mask.astype(np.float32)
 
     def _dense(
-        self, vector: list[float], n: int, f: Filters, mask: np.ndarray | None
+        self, index: BM25Index, vector: list[float], n: int, f: Filters, mask: np.ndarray | None
     ) -> list[tuple[str, float]]:
         """The ``n`` nearest chunks that pass the filters.
 
@@ -79,13 +78,10 @@ class Retriever:
         """
         if mask is None:
             return self.store.dense(vector, n, f)
-        index = self.store.bm25()
         passing = int(np.count_nonzero(mask))
         fetch = min(len(index.ids), 2 * n * len(index.ids) // max(passing, 1) + n)
         if fetch <= MAX_POSTFILTER:
-            if self._rows[0] != index.generation:
-                self._rows = (index.generation, {cid: i for i, cid in enumerate(index.ids)})
-            rows = self._rows[1]
+            rows = index.row_of
             hits = self.store.dense(vector, fetch, Filters())
             kept = [(cid, d) for cid, d in hits if cid in rows and mask[rows[cid]] > 0]
             if len(kept) >= min(n, passing) or fetch >= len(index.ids):
@@ -101,11 +97,11 @@ class Retriever:
         c = self.config
         n = max(c.candidates, (k or c.k) * 4)
         index = self.store.bm25()
-        mask = self._mask(f)
+        mask = self._mask(index, f)
         if mask is not None and not mask.any():
             return []
         lexical = index.search(query, n, mask)
-        dense = self._dense(self.embedder.embed_query(query), n, f, mask)
+        dense = self._dense(index, self.embedder.embed_query(query), n, f, mask)
         fused = rrf(
             [([i for i, _ in dense], c.dense_weight), ([i for i, _ in lexical], c.bm25_weight)]
         )

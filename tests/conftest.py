@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from llm_server import FakeLLM
 
 from bot.engine import Engine
 from index.ingest import ingest
@@ -48,3 +49,17 @@ def corpus_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "corpus"
     shutil.copytree(CORPUS, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeLLM]:
+    """A scripted OpenAI-compatible server over real HTTP (tests/llm_server.py)."""
+    with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
+    """The shared server, its per-test knobs reset afterwards."""
+    yield fake_server
+    fake_server.token_delay, fake_server.cut_after, fake_server.retry_after = 0.0, 3, "1"

@@ -193,10 +193,11 @@ def test_filtered_dense_search_equals_chromas_own_filter(engine: Engine, f: Filt
     scale); it must keep exactly what Chroma's metadata filter would."""
     r = engine.retriever
     f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
-    mask = r._mask(f)
+    index = r.store.bm25()
+    mask = r._mask(index, f)
     assert mask is not None and 0 < mask.sum() < len(mask)
     for q in ("Russian advances near Pokrovsk", "negotiations in Istanbul", "sanctions"):
         v = r.embedder.embed_query(q)
-        mine = [cid for cid, _ in r._dense(v, 6, f, mask)]
+        mine = [cid for cid, _ in r._dense(index, v, 6, f, mask)]
         chromas = [cid for cid, _ in r.store.dense(v, 6, f)]
         assert mine == chromas and mine

@@ -43,18 +43,6 @@ HIMARS_Q = "How many HIMARS launchers did the Russian military claim it had dest
 
 
 @pytest.fixture(scope="session")
-def fake_server() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
-    yield fake_server
-    fake_server.token_delay, fake_server.cut_after, fake_server.retry_after = 0.0, 3, "1"
-
-
-@pytest.fixture(scope="session")
 def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip(
         "llama_cpp", reason="llama-cpp-python is not installed (pip install -e '.[test]')"
@@ -143,14 +131,21 @@ def test_sources_are_labelled_and_fenced_as_data(engine: Engine) -> None:
 
 # --- the verified answer, through a scripted server ---------------------------------
 
+# One sentence the Newsweek passage supports, one it does not; {n} is its citation number.
+SUPPORTED = "Newsweek reports that the Russian military claimed to have destroyed up to 100 HIMARS in recent days [{n}]."
+INVENTED = "Newsweek reports that Russia destroyed 400 HIMARS and sank the Ukrainian navy [{n}]."
+
+
+def himars_passages(engine: Engine) -> tuple[list[Passage], int]:
+    """The passages for HIMARS_Q, and the number of the one that says "100 HIMARS"."""
+    ps = passages_for(engine, HIMARS_Q, 3)
+    return ps, next(i for i, p in enumerate(ps, 1) if "100 HIMARS" in p.text)
+
 
 def test_supported_sentences_are_kept_and_quoted_exactly(engine: Engine, fake: FakeLLM) -> None:
-    ps = passages_for(engine, HIMARS_Q, 3)
-    n = next(i for i, p in enumerate(ps, 1) if "100 HIMARS" in p.text)
+    ps, n = himars_passages(engine)
     fake.reply = (
-        f"Newsweek reports that the Russian military claimed to have destroyed up to 100 HIMARS in recent days [{n}]. "
-        f"Newsweek reports that Russia destroyed 400 HIMARS and sank the Ukrainian navy [{n}]. "
-        "Russia also said it captured London [7]."
+        f"{SUPPORTED.format(n=n)} {INVENTED.format(n=n)} Russia also said it captured London [7]."
     )
     a = answer_with_llm(llm_settings(engine.settings, fake.url("reply")), HIMARS_Q, ps)
     assert a.mode == "llm" and not a.refused and exact(a)
@@ -217,8 +212,7 @@ def test_nothing_supported_falls_back_with_a_notice(engine: Engine, fake: FakeLL
 def test_a_reply_cut_by_the_token_limit_loses_its_last_sentence(
     engine: Engine, fake: FakeLLM
 ) -> None:
-    ps = passages_for(engine, HIMARS_Q, 3)
-    n = next(i for i, p in enumerate(ps, 1) if "100 HIMARS" in p.text)
+    ps, n = himars_passages(engine)
     fake.reply = f"Russia's military claimed to have destroyed up to 100 HIMARS in recent days [{n}]. Newsweek also reports that the"
     fake.finish_reason = "length"
     try:
@@ -353,12 +347,8 @@ def test_a_server_that_ignores_stream_still_answers(seed_settings: Settings, fak
 
 
 def test_the_draft_streams_what_verification_then_removes(engine: Engine, fake: FakeLLM) -> None:
-    ps = passages_for(engine, HIMARS_Q, 3)
-    n = next(i for i, p in enumerate(ps, 1) if "100 HIMARS" in p.text)
-    fake.reply = (
-        f"Newsweek reports that the Russian military claimed to have destroyed up to 100 HIMARS in recent days [{n}]. "
-        f"Newsweek reports that Russia destroyed 400 HIMARS and sank the Ukrainian navy [{n}]."
-    )
+    ps, n = himars_passages(engine)
+    fake.reply = f"{SUPPORTED.format(n=n)} {INVENTED.format(n=n)}"
     seen: list[str] = []
     eng = Engine(llm_settings(engine.settings, fake.url("reply")), engine.store, engine.embedder)
     a = eng.ask(HIMARS_Q, AskOptions(mode="llm", on_token=seen.append))

@@ -7,7 +7,6 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -282,18 +281,6 @@ def test_run_cancellable() -> None:
 # --- LLM mode: the streamed draft, Ctrl-C mid-stream, a server dying ----------------
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
-    yield fake_server
-    fake_server.token_delay, fake_server.cut_after = 0.0, 3
-
-
 def llm_recorder(engine: Engine, url: str) -> Recorder:
     s = make_settings(
         engine.settings.index_dir,
@@ -385,14 +372,26 @@ def test_on_a_terminal_the_dim_draft_is_erased_for_the_verified_answer(
     assert "100 HIMARS" in shown and "Removed 1 of 2 sentences" in shown
 
 
+def interrupt_mid_stream(fake: FakeLLM, after_tokens: int) -> tuple[int, list[float]]:
+    """Make the server stream LONG_REPLY slowly and press Ctrl-C once the next stream
+    has sent ``after_tokens`` tokens. Returns the stream count before, and the list
+    that receives the moment of the interrupt."""
+    fake.reply, fake.token_delay = LONG_REPLY, 0.2
+    before = len(fake.streams)
+    at: list[float] = []
+    interrupt_when(
+        None,
+        at,
+        lambda: len(fake.streams) > before and len(fake.streams[-1].sent) >= after_tokens,
+    )
+    return before, at
+
+
 def test_ctrl_c_mid_stream_stops_the_request_and_the_session_goes_on(
     engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
 ) -> None:
     rec = llm_recorder(engine, fake.url("reply"))
-    fake.reply, fake.token_delay = LONG_REPLY, 0.2
-    before = len(fake.streams)
-    at: list[float] = []
-    interrupt_when(None, at, lambda: len(fake.streams) > before and len(fake.streams[-1].sent) >= 3)
+    before, at = interrupt_mid_stream(fake, after_tokens=3)
     out = chat(
         rec, seed_settings, tmp_path, "Who is Pat Ryder?", "/mode extractive", "Who is Pat Ryder?"
     )
@@ -412,10 +411,7 @@ def test_ctrl_c_while_an_llm_condenses_a_follow_up(
     engine: Engine, fake: FakeLLM, seed_settings: Settings, tmp_path: Path
 ) -> None:
     rec = llm_recorder(engine, fake.url("reply"))
-    fake.reply, fake.token_delay = LONG_REPLY, 0.2
-    before = len(fake.streams)
-    at: list[float] = []
-    interrupt_when(None, at, lambda: len(fake.streams) > before and len(fake.streams[-1].sent) >= 2)
+    before, at = interrupt_mid_stream(fake, after_tokens=2)
     out = chat(
         rec, seed_settings, tmp_path, "/mode extractive", "Who is Pat Ryder?", "What did he say?"
     )
