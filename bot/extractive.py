@@ -24,6 +24,10 @@ from .types import Citation
 DECLINE = "The corpus doesn't say"
 # Sentences scored by embedding per question; the rest are ranked out lexically first.
 MAX_EMBEDDED = 32
+# Coverage is measured against the question's most informative words, at most this
+# many: a long question spends many words setting the scene, and no one sentence
+# repeats all of them (a 13-word quiz question otherwise scores as unanswerable).
+MAX_TERMS = 8
 
 SPEECH_VERBS = (
     "said|says|told|added|stated|claimed|acknowledged|warned|insisted|argued|noted|wrote|"
@@ -128,13 +132,14 @@ def score_sentences(
     idf: Callable[[str], float],
     embed: Callable[[list[str]], list[list[float]]] | None,
 ) -> list[Scored]:
-    """Score each sentence by question coverage, embedding similarity, and
-    agreement with the outlets and months the question names."""
+    """Score each sentence by question coverage (IDF-weighted, against at most
+    ``MAX_TERMS`` words), embedding similarity, and agreement with the outlets
+    and months the question names."""
     qterms = content_terms(info)
     cands = candidate_sentences(passages)
     if not cands or not qterms:
         return []
-    total = sum(idf(t) for t in qterms) or 1.0
+    total = sum(sorted((idf(t) for t in qterms), reverse=True)[:MAX_TERMS]) or 1.0
     if len(cands) > MAX_EMBEDDED:  # embedding every sentence is the slow part: keep the likeliest
         order = {id(c): i for i, c in enumerate(cands)}
         cands.sort(key=lambda c: -sum(idf(t) for t in qterms & set(terms(c[3]))))
@@ -148,7 +153,7 @@ def score_sentences(
     scored = []
     for (p, s, e, text), d in zip(cands, dense, strict=True):
         sterms = set(terms(text))
-        lex = sum(idf(t) for t in qterms & sterms) / total
+        lex = min(1.0, sum(idf(t) for t in qterms & sterms) / total)
         score = 0.5 * lex + 0.5 * d if embed is not None else lex
         score += 0.03 / (1 + rank.get(p.chunk_id, 0))
         if p.outlet in info.outlets:
