@@ -9,6 +9,7 @@ not when a user's question reaches it.
 
 from __future__ import annotations
 
+import importlib.util
 import string
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,19 @@ from pathlib import Path
 
 from index.errors import ConfigError
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+
+def _prompts_dir() -> Path:
+    """``prompts/`` of a source checkout (an editable install), else the copy a
+    regular install puts in site-packages as ``newsbot_prompts``."""
+    here = Path(__file__).resolve().parents[1] / "prompts"
+    if here.is_dir():
+        return here
+    spec = importlib.util.find_spec("newsbot_prompts")
+    places = list(spec.submodule_search_locations or []) if spec else []
+    return Path(places[0]) if places else here
+
+
+PROMPTS_DIR = _prompts_dir()
 USER_MARK = "=== user ==="
 
 PLACEHOLDERS: dict[str, frozenset[str]] = {

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import subprocess
+import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -103,6 +107,25 @@ def test_prompt_files_load_and_fill_every_placeholder() -> None:
         text = " ".join(m["content"] for m in messages)
         assert [m["role"] for m in messages] == ["system", "user"]
         assert all(f"<{n.upper()}>" in text for n in names) and "{" not in text
+
+
+def test_a_regular_install_ships_the_prompt_files(tmp_path: Path) -> None:
+    """A wheel (not only an editable install) carries prompts/ as newsbot_prompts."""
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # pip builds in the source tree: build a copy, not the checkout
+    src.mkdir()
+    for part in ("pyproject.toml", "README.md", "bot", "index", "prompts"):
+        copy = shutil.copytree if (root / part).is_dir() else shutil.copy
+        copy(root / part, src / part)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("newsbot-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"newsbot_prompts/{n}.txt" for n in PLACEHOLDERS} <= names
 
 
 def test_prompt_loader_rejects_unknown_and_missing_placeholders() -> None:
