@@ -2,6 +2,11 @@
 
 The BM25 index is derived data: rebuilt from the chunks in Chroma whenever the
 ledger's generation moves on, so it can never drift from the vector store.
+
+Beside it, in the same folder and so swapped in with it, sits a copy of every
+chunk's embedding: float16, L2-normalised, one row per chunk in ``ids`` order,
+memory-mapped on load. Filtered dense search scores the few chunks a narrow
+filter passes with it, instead of asking Chroma to filter (slow at scale).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -28,6 +33,9 @@ class BM25Index:
     days: np.ndarray  # published date as ordinal day, 0 when unknown
     generation: int
     names: list[str]  # the indexed outlets, as written
+    # Each chunk's normalised embedding (float16, row i is ids[i]), or None when not
+    # available (an index saved by an older version): callers then ask Chroma.
+    vectors: np.ndarray | None = None
 
     @cached_property
     def row_of(self) -> dict[str, int]:
@@ -51,6 +59,60 @@ class BM25Index:
         res = self.retriever.retrieve([q], k=k, show_progress=False, weight_mask=mask, n_threads=1)
         docs, scores = res.documents[0], res.scores[0]
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs, scores, strict=True) if s > 0]
+
+
+VECTORS = "vectors.f16"
+VECTOR_DTYPE = np.dtype("<f2")
+
+
+class VectorWriter:
+    """Streams pages of embeddings to a raw float16 file, so that a rebuild never
+    holds every chunk's vector in memory. Rows are L2-normalised on the way."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self.dim = 0
+        self.ok = True
+        self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed in finish()
+
+    def add(self, page: Any, rows: int) -> None:
+        """Append one page of ``rows`` embeddings (anything numpy can read as 2-D)."""
+        if not self.ok or self._file is None or rows == 0:
+            return
+        try:
+            a = np.asarray(page, dtype=np.float32)
+        except (TypeError, ValueError):
+            a = np.empty((0, 0), dtype=np.float32)
+        if a.ndim != 2 or a.shape[0] != rows or (self.dim and a.shape[1] != self.dim):
+            self.ok = False  # no usable vectors for this build: searches fall back to Chroma
+            return
+        a /= np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+        self._file.write(a.astype(VECTOR_DTYPE).tobytes())
+        self.rows += rows
+        self.dim = a.shape[1]
+
+    def finish(self, expected_rows: int) -> bool:
+        """Close the file; True when it holds exactly ``expected_rows`` usable rows."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        return self.ok and self.rows == expected_rows and self.rows > 0 and self.dim > 0
+
+    def discard(self) -> None:
+        self.finish(-1)
+        self.path.unlink(missing_ok=True)
+
+
+def open_vectors(path: Path, rows: int, dim: int) -> np.ndarray | None:
+    """A read-only memory map of a vectors file, or None when it does not have the
+    expected shape (missing, truncated, written for another index)."""
+    try:
+        if rows <= 0 or dim <= 0 or path.stat().st_size != rows * dim * VECTOR_DTYPE.itemsize:
+            return None
+        return np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(rows, dim))
+    except (OSError, ValueError):
+        return None
 
 
 def build(chunks: Iterable[tuple[str, str, str, int]], generation: int) -> BM25Index:
@@ -83,13 +145,26 @@ def build(chunks: Iterable[tuple[str, str, str, int]], generation: int) -> BM25I
     )
 
 
-def save(index: BM25Index, folder: Path) -> None:
-    """Write to a temporary folder, then swap it in: a kill never leaves half an index."""
+def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> None:
+    """Write to a temporary folder, then swap it in: a kill never leaves half an index.
+
+    ``vectors_file`` is the file a ``VectorWriter`` wrote for this index (on the same
+    file system): it is moved into the folder, and ``index.vectors`` then maps it there.
+    Without it, ``index.vectors`` (if any) is written out.
+    """
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     index.retriever.save(str(tmp), show_progress=False)
     np.save(tmp / "days.npy", index.days)
+    vectors: dict[str, int] | None = None
+    if index.vectors is not None and index.vectors.shape[0] == len(index.ids):
+        rows, dim = index.vectors.shape
+        if vectors_file is not None:
+            os.replace(vectors_file, tmp / VECTORS)  # a map of it stays valid across the move
+        else:
+            np.ascontiguousarray(index.vectors, dtype=VECTOR_DTYPE).tofile(tmp / VECTORS)
+        vectors = {"rows": int(rows), "dim": int(dim)}
     with open(tmp / "meta.json", "w") as f:
         json.dump(
             {
@@ -97,6 +172,7 @@ def save(index: BM25Index, folder: Path) -> None:
                 "outlets": index.outlets.tolist(),
                 "generation": index.generation,
                 "names": index.names,
+                "vectors": vectors,
             },
             f,
         )
@@ -119,11 +195,17 @@ def load(folder: Path) -> BM25Index | None:
         days = np.load(folder / "days.npy")
     except (OSError, ValueError, KeyError):
         return None
+    ids = meta["ids"]
+    v = meta.get("vectors")  # absent in indexes saved by older versions
+    vectors = None
+    if isinstance(v, dict) and v.get("rows") == len(ids) and isinstance(v.get("dim"), int):
+        vectors = open_vectors(folder / VECTORS, len(ids), v["dim"])
     return BM25Index(
         retriever,
-        meta["ids"],
+        ids,
         np.array(meta["outlets"]),
         days,
         int(meta["generation"]),
         list(meta["names"]),
+        vectors,
     )

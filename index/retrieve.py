@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,6 +17,10 @@ RRF_K = 60
 # A filtered dense search first fetches this many unfiltered neighbours at most and
 # filters them here; Chroma's own metadata filter costs ~1 s at 100k chunks.
 MAX_POSTFILTER = 4000
+# When at most this many chunks pass the filters, or too few for over-fetching, a
+# filtered dense search scores exactly those chunks with the vectors kept beside the
+# BM25 index (a few ms), and asks Chroma to filter only when they are missing.
+EXACT_MAX_ROWS = 4000
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,44 @@ def rrf(rankings: list[tuple[list[str], float]], k: int = RRF_K) -> dict[str, fl
     return fused
 
 
+def has_vectors(index: BM25Index, dim: int) -> bool:
+    """Whether ``index`` carries a vector per chunk, of the query's dimension."""
+    v = index.vectors
+    return v is not None and v.shape == (len(index.ids), dim)
+
+
+def exact_dense(
+    index: BM25Index, vector: list[float], n: int, mask: np.ndarray
+) -> list[tuple[str, float]]:
+    """The ``n`` chunks ``mask`` passes that are nearest to ``vector``, by brute force
+    over the index's normalised vectors. The score is the cosine similarity, as
+    ``Store.dense`` gives it (1 - Chroma's cosine distance)."""
+    vectors = index.vectors
+    rows = np.flatnonzero(mask)
+    if vectors is None or not len(rows) or n <= 0:
+        return []
+    q = np.asarray(vector, dtype=np.float32)
+    q /= max(float(np.linalg.norm(q)), 1e-12)
+    # einsum, not BLAS: a matrix-vector product this small is faster single-threaded,
+    # and BLAS threads stall for milliseconds when the cores are busy.
+    scores = np.einsum("ij,j->i", np.asarray(vectors[rows], dtype=np.float32), q)
+    k = min(n, len(rows))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(index.ids[rows[i]], float(scores[i])) for i in top]
+
+
 class Retriever:
     def __init__(self, store: Store, embedder: Embedder, config: RetrievalConfig) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config
+        self.max_postfilter = MAX_POSTFILTER
+        self.exact_max_rows = EXACT_MAX_ROWS
+        # How filtered dense searches were served: "postfilter" (over-fetched from
+        # Chroma, filtered here), "exact" (scored here from the kept vectors) or
+        # "chroma" (Chroma's own metadata filter: slow at scale, the last resort).
+        self.dense_paths: Counter[str] = Counter()
 
     def resolve_outlet(self, name: str) -> str:
         """A user's outlet name ("rt", "moscow times") to the indexed outlet."""
@@ -70,22 +108,29 @@ class Retriever:
     def _dense(
         self, index: BM25Index, vector: list[float], n: int, f: Filters, mask: np.ndarray | None
     ) -> list[tuple[str, float]]:
-        """The ``n`` nearest chunks that pass the filters.
+        """The ``n`` nearest chunks that pass the filters, with Chroma's scores.
 
         With filters, over-fetch unfiltered neighbours in proportion to the share of
         chunks that pass, and keep those the BM25 index's per-chunk outlet and date
-        arrays allow; only when too few survive ask Chroma to filter.
+        arrays allow. When few chunks pass (or too few survive), score exactly those
+        with the index's copy of the vectors; only without it ask Chroma to filter.
         """
         if mask is None:
             return self.store.dense(vector, n, f)
         passing = int(np.count_nonzero(mask))
         fetch = min(len(index.ids), 2 * n * len(index.ids) // max(passing, 1) + n)
-        if fetch <= MAX_POSTFILTER:
+        exact_ok = has_vectors(index, len(vector))
+        if fetch <= self.max_postfilter and not (exact_ok and passing <= self.exact_max_rows):
             rows = index.row_of
             hits = self.store.dense(vector, fetch, Filters())
             kept = [(cid, d) for cid, d in hits if cid in rows and mask[rows[cid]] > 0]
             if len(kept) >= min(n, passing) or fetch >= len(index.ids):
+                self.dense_paths["postfilter"] += 1
                 return kept[:n]
+        if exact_ok:
+            self.dense_paths["exact"] += 1
+            return exact_dense(index, vector, n, mask)
+        self.dense_paths["chroma"] += 1
         return self.store.dense(vector, n, f)
 
     def retrieve(

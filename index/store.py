@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -255,35 +256,79 @@ class Store:
             self.collection.delete(where=where)
 
     def rebuild_bm25(self) -> bm25.BM25Index:
+        """Rebuild the BM25 index, and the copy of the vectors beside it, in one pass
+        over Chroma. Vectors go to disk page by page, never all in memory."""
         gen = int(self.ledger.get("generation") or 0)
-        rows = (
-            (cid, f"{m.get('title') or ''}\n{text}", str(m["outlet"]), int(m.get("day") or 0))
-            for cid, text, m in self.iter_chunks()
-        )
-        index = bm25.build(rows, gen)
-        if self.writable or not self.settings.chroma_host:
-            bm25.save(index, self.dir / "bm25")
+        save = self.writable or not self.settings.chroma_host
+        writer = self._vector_writer(save)
+
+        def rows() -> Iterator[tuple[str, str, str, int]]:
+            include = ["documents", "metadatas"] + (["embeddings"] if writer is not None else [])
+            for got in self._pages(include):
+                ids = got["ids"]
+                if writer is not None:
+                    writer.add(got.get("embeddings"), len(ids))
+                for cid, text, m in zip(ids, got["documents"], got["metadatas"], strict=True):
+                    yield (
+                        cid,
+                        f"{m.get('title') or ''}\n{text}",
+                        str(m["outlet"]),
+                        int(m.get("day") or 0),
+                    )
+
+        try:
+            index = bm25.build(rows(), gen)
+            written: Path | None = None
+            if writer is not None and writer.finish(len(index.ids)):
+                index.vectors = bm25.open_vectors(writer.path, writer.rows, writer.dim)
+                written = writer.path if index.vectors is not None else None
+            if save:
+                bm25.save(index, self.dir / "bm25", written)
+        finally:
+            if writer is not None:
+                writer.discard()  # moved into the saved folder, or mapped already: unlink the name
         self._bm25 = index
         return index
 
+    def _vector_writer(self, save: bool) -> bm25.VectorWriter | None:
+        """Where a rebuild streams the vectors: beside the BM25 folder when it is saved,
+        else (a read-only client of a Chroma server) an anonymous temporary file."""
+        try:
+            if save:
+                return bm25.VectorWriter(self.dir / "bm25.vectors.tmp")
+            fd, name = tempfile.mkstemp(prefix="newsbot-vectors-", suffix=".f16")
+            os.close(fd)
+            return bm25.VectorWriter(Path(name))
+        except OSError:
+            return None  # no vectors: filtered searches ask Chroma to filter
+
     # ------------------------------------------------------------ reading
 
-    def iter_chunks(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def _pages(self, include: list[str], page: int = 5000) -> Iterator[dict[str, Any]]:
+        """All chunks, ``page`` at a time (Chroma caps SQL variables per call)."""
         offset = 0
         while True:
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            ids = got["ids"]
-            if not ids:
+            got = self.collection.get(include=include, limit=page, offset=offset)
+            if not got["ids"]:
                 return
-            for cid, doc, meta in zip(ids, got["documents"], got["metadatas"], strict=True):
+            yield dict(got)
+            offset += len(got["ids"])
+
+    def iter_chunks(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for got in self._pages(["documents", "metadatas"], page):
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield cid, doc, dict(meta)
-            offset += len(ids)
 
     def bm25(self) -> bm25.BM25Index:
         gen = int(self.ledger.get("generation") or 0)
         if self._bm25 is None or self._bm25.generation != gen:
             loaded = bm25.load(self.dir / "bm25")
-            self._bm25 = loaded if loaded and loaded.generation == gen else self.rebuild_bm25()
+            # An ingest also upgrades an index saved without vectors (by an older version);
+            # a reader does without them (its filtered dense searches then ask Chroma).
+            old = loaded is not None and bool(loaded.ids) and loaded.vectors is None
+            if loaded is None or loaded.generation != gen or (old and self.writable):
+                loaded = self.rebuild_bm25()
+            self._bm25 = loaded
         return self._bm25
 
     def dense(self, vector: Sequence[float], k: int, filters: Filters) -> list[tuple[str, float]]:

@@ -24,6 +24,17 @@ def make_settings(index_dir: Path, corpus: Path = CORPUS, **kw: object) -> Setti
     return Settings(_env_file=None, index_dir=index_dir, corpus_dir=corpus, **kw)  # type: ignore[call-arg]
 
 
+def same_up_to_float16(mine: list[tuple[str, float]], chromas: list[tuple[str, float]]) -> bool:
+    """The same (chunk, score) list as Chroma's, except that chunks whose scores differ
+    by less than float16 rounding (~1e-5) may come in either order."""
+    tol = 1e-4
+    theirs = dict(chromas)
+    return len(mine) == len(chromas) and all(
+        abs(sa - sb) < tol and (a == b or abs(theirs.get(a, sb) - sb) < tol)
+        for (a, sa), (b, sb) in zip(mine, chromas, strict=True)
+    )
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("seed-index")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CORPUS, make_settings
+from conftest import CORPUS, make_settings, same_up_to_float16
 
 from bot.cli import main
 from bot.engine import AskOptions, Engine
@@ -188,16 +189,57 @@ def test_as_of_excludes_later_articles_and_flags_stale_sources(engine: Engine) -
         Filters(outlet="RT", until=date(2024, 8, 30)),
     ],
 )
-def test_filtered_dense_search_equals_chromas_own_filter(engine: Engine, f: Filters) -> None:
+def test_filtered_dense_search_equals_chromas_own_filter(
+    engine: Engine, f: Filters, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Dense search filters over-fetched neighbours itself (Chroma's filter is slow at
     scale); it must keep exactly what Chroma's metadata filter would."""
     r = engine.retriever
+    monkeypatch.setattr(r, "exact_max_rows", 0)  # the seed index is small: force over-fetching
     f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
     index = r.store.bm25()
     mask = r._mask(index, f)
     assert mask is not None and 0 < mask.sum() < len(mask)
     for q in ("Russian advances near Pokrovsk", "negotiations in Istanbul", "sanctions"):
         v = r.embedder.embed_query(q)
+        before = r.dense_paths.copy()
         mine = [cid for cid, _ in r._dense(index, v, 6, f, mask)]
+        assert r.dense_paths - before == Counter(postfilter=1)
         chromas = [cid for cid, _ in r.store.dense(v, 6, f)]
         assert mine == chromas and mine
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(since=date(2024, 8, 25), until=date(2024, 8, 30)),  # a few days: 5 chunks
+        Filters(since=date(2022, 3, 28), until=date(2022, 3, 31)),
+        Filters(outlet="The Moscow Times"),  # 3 chunks
+        Filters(outlet="Wall Street", until=date(2022, 3, 30)),  # 17 chunks
+    ],
+)
+@pytest.mark.parametrize("why", ["few pass", "too few for over-fetching"])
+def test_narrow_filter_is_scored_exactly_without_chromas_filter(
+    engine: Engine, f: Filters, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When few chunks pass, dense search scores exactly those, with the vectors kept
+    beside the BM25 index, instead of Chroma's slow metadata filter: same chunks, same
+    order, same scores (up to float16 rounding) as that filter."""
+    r = engine.retriever
+    if why == "too few for over-fetching":  # as at 100k chunks with a week's window
+        monkeypatch.setattr(r, "exact_max_rows", 0)
+        monkeypatch.setattr(r, "max_postfilter", 8)
+    f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
+    index = r.store.bm25()
+    mask = r._mask(index, f)
+    assert mask is not None and 0 < mask.sum() < len(mask)
+    for q in ("Russian advances near Pokrovsk", "negotiations in Istanbul", "sanctions"):
+        v = r.embedder.embed_query(q)
+        before = r.dense_paths.copy()
+        mine = r._dense(index, v, 6, f, mask)
+        assert r.dense_paths - before == Counter(exact=1)  # neither Chroma query was made
+        chromas = r.store.dense(v, 6, f)
+        assert mine and same_up_to_float16(mine, chromas)
+    before = r.dense_paths.copy()
+    passages = r.retrieve("What did officials say about the fighting?", f)
+    assert passages and r.dense_paths - before == Counter(exact=1)
