@@ -63,6 +63,7 @@ class Ingester:
         self.report = IngestReport()
         self.batch = _Batch()
         self.changed = False
+        self.claimed: dict[str, str] = {}  # article -> file, for files read in this run
 
     @property
     def embedder(self) -> Embedder:
@@ -121,6 +122,18 @@ class Ingester:
             self.report.skipped.append((f.rel, str(e)))
             self._drop_sources(ledger.sources_of(key))
             return
+        clash = self._clash(key, [a.source for a in articles])
+        if clash:
+            source, other = clash
+            self.report.skipped.append(
+                (
+                    f.rel,
+                    f"not indexed: {other} is already indexed as {source!r}; rename one of "
+                    "them, or index them with separate --index-dir",
+                )
+            )
+            return
+        self.claimed |= {a.source: key for a in articles}
         current = set()
         for a in articles:
             current.add(a.source)
@@ -145,6 +158,19 @@ class Ingester:
         self.batch.files.append((key, digest, st.st_size, st.st_mtime_ns))
         if not self.batch.chunks:
             self._flush()
+
+    def _clash(self, key: str, sources: list[str]) -> tuple[str, str] | None:
+        """An article name that another existing file already holds.
+
+        Names are relative to the folder given, so ``a/x.txt`` and ``b/x.txt``
+        are both ``x.txt``: the second would silently replace the first. A file
+        that has since disappeared (a moved file) gives its names up.
+        """
+        for source in sources:
+            other = self.claimed.get(source) or self.store.ledger.path_of(source)
+            if other and other != key and Path(other).exists():
+                return source, other
+        return None
 
     def _flush(self) -> None:
         b, self.batch = self.batch, _Batch()

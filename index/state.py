@@ -77,6 +77,11 @@ class Ledger:
         row = self.db.execute("SELECT digest FROM sources WHERE source=?", (source,)).fetchone()
         return None if row is None else str(row[0])
 
+    def path_of(self, source: str) -> str | None:
+        """The file an indexed article came from."""
+        row = self.db.execute("SELECT path FROM sources WHERE source=?", (source,)).fetchone()
+        return None if row is None else str(row[0])
+
     def sources_of(self, path: str) -> list[str]:
         return [
             str(r[0]) for r in self.db.execute("SELECT source FROM sources WHERE path=?", (path,))

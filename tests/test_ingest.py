@@ -111,3 +111,31 @@ def test_sigkill_at_any_moment_then_rerun(corpus_copy: Path, tmp_path: Path) -> 
     assert not report.skipped
     assert_exact(ix, corpus_copy)
     assert len(set(chunk_sources(ix, corpus_copy))) == 5
+
+
+def test_same_name_under_two_folders_never_replaces_the_first(tmp_path: Path) -> None:
+    """Article names are relative to the folder given: a/x.txt and b/x.txt are
+    both x.txt. The second is skipped with a message, in one run or in two."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, city in ((a, "Kharkiv"), (b, "Odesa")):
+        folder.mkdir()
+        (folder / "x.txt").write_text(
+            f"Officials in {city} said the repairs to the power grid would take weeks. "
+            f"Residents of {city} were told to expect rolling blackouts through the winter.\n"
+        )
+    report = ingest(make_settings(tmp_path / "one", a), [a, b])
+    assert [name for name, _ in report.skipped] == ["x.txt"]
+    assert str(a / "x.txt") in report.skipped[0][1] and "--index-dir" in report.skipped[0][1]
+
+    ix = tmp_path / "two"
+    ingest(make_settings(ix, a), [a])
+    again = ingest(make_settings(ix, b), [b])
+    assert [name for name, _ in again.skipped] == ["x.txt"] and again.chunks_removed == 0
+    for index in (tmp_path / "one", ix):
+        with Store(make_settings(index, a)) as store:
+            texts = " ".join(t for _id, t, _m in store.iter_chunks())
+        assert "Kharkiv" in texts and "Odesa" not in texts
+
+    (a / "x.txt").rename(tmp_path / "gone.txt")  # a moved file gives its name up
+    moved = ingest(make_settings(ix, b), [b])
+    assert not moved.skipped and moved.chunks_added > 0
