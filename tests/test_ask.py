@@ -7,14 +7,17 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, make_settings, same_up_to_float16
 
 from bot.cli import main
 from bot.engine import AskOptions, Engine
+from index.bm25 import BM25Index
 from index.errors import NewsbotError, QuestionError
 from index.readers import text_of
+from index.retrieve import Retriever
 from index.types import Filters
 
 
@@ -196,10 +199,7 @@ def test_filtered_dense_search_equals_chromas_own_filter(
     scale); it must keep exactly what Chroma's metadata filter would."""
     r = engine.retriever
     monkeypatch.setattr(r, "exact_max_rows", 0)  # the seed index is small: force over-fetching
-    f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
-    index = r.store.bm25()
-    mask = r._mask(index, f)
-    assert mask is not None and 0 < mask.sum() < len(mask)
+    f, index, mask = narrowed(r, f)
     for q in ("Russian advances near Pokrovsk", "negotiations in Istanbul", "sanctions"):
         v = r.embedder.embed_query(q)
         before = r.dense_paths.copy()
@@ -207,6 +207,16 @@ def test_filtered_dense_search_equals_chromas_own_filter(
         assert r.dense_paths - before == Counter(postfilter=1)
         chromas = [cid for cid, _ in r.store.dense(v, 6, f)]
         assert mine == chromas and mine
+
+
+def narrowed(r: Retriever, f: Filters) -> tuple[Filters, BM25Index, np.ndarray]:
+    """``f`` with its outlet resolved, the BM25 index, and the filter's row mask
+    (which some, not all, chunks pass)."""
+    f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
+    index = r.store.bm25()
+    mask = r._mask(index, f)
+    assert mask is not None and 0 < mask.sum() < len(mask)
+    return f, index, mask
 
 
 @pytest.mark.parametrize(
@@ -229,10 +239,7 @@ def test_narrow_filter_is_scored_exactly_without_chromas_filter(
     if why == "too few for over-fetching":  # as at 100k chunks with a week's window
         monkeypatch.setattr(r, "exact_max_rows", 0)
         monkeypatch.setattr(r, "max_postfilter", 8)
-    f = Filters(r.resolve_outlet(f.outlet), f.since, f.until) if f.outlet else f
-    index = r.store.bm25()
-    mask = r._mask(index, f)
-    assert mask is not None and 0 < mask.sum() < len(mask)
+    f, index, mask = narrowed(r, f)
     for q in ("Russian advances near Pokrovsk", "negotiations in Istanbul", "sanctions"):
         v = r.embedder.embed_query(q)
         before = r.dense_paths.copy()
