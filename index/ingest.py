@@ -86,6 +86,7 @@ class Ingester:
             self.progress("files", 1, None)
         self._flush()
         self._remove_deleted(paths, seen)
+        self._embedder = None  # the model's memory is free for the BM25 rebuild
         if self.changed:
             self.store.ledger.bump_generation()
             self.store.rebuild_bm25()

@@ -33,6 +33,12 @@ FORMAT = 1
 LOCK_WAIT_SECONDS = 5.0
 
 
+# Chunks read from Chroma per call when streaming them all. The process keeps the
+# memory of the largest read: on 132k chunks a full pass peaked at 915 MB with
+# pages of 5,000 and 606 MB with 2,000 (34 s and 43 s).
+PAGE = 2000
+
+
 def rebuild_hint(index_dir: Path) -> str:
     return f"Rebuild it with: newsbot ingest --rebuild --index-dir {index_dir}"
 
@@ -304,7 +310,7 @@ class Store:
 
     # ------------------------------------------------------------ reading
 
-    def _pages(self, include: list[str], page: int = 5000) -> Iterator[dict[str, Any]]:
+    def _pages(self, include: list[str], page: int = PAGE) -> Iterator[dict[str, Any]]:
         """All chunks, ``page`` at a time (Chroma caps SQL variables per call)."""
         offset = 0
         while True:
@@ -314,7 +320,7 @@ class Store:
             yield dict(got)
             offset += len(got["ids"])
 
-    def iter_chunks(self, page: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def iter_chunks(self, page: int = PAGE) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for got in self._pages(["documents", "metadatas"], page):
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield cid, doc, dict(meta)
