@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import io
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -86,6 +87,16 @@ def chat(
             close_engine=close,
         )
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_reaches_python() -> Any:
+    """Ctrl-C is simulated with ``_thread.interrupt_main``, which does nothing while
+    SIGINT is ignored, as it is for a job started with ``&`` by a shell without job
+    control (some CI runners): give Python its own handler for these tests."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture
