@@ -22,11 +22,12 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import numpy as np
-from common import SHARED, pct
+from common import SHARED, Page, pct, write_index
 
 
 def derive(source: Path, dest: Path, size: int) -> int:
@@ -50,8 +51,8 @@ def derive(source: Path, dest: Path, size: int) -> int:
             parts.append(np.asarray(got["embeddings"], dtype=np.float32))
     vecs = np.concatenate(parts)
     rng = np.random.default_rng(0)
-    with Store(Settings(_env_file=None, index_dir=dest), writable=True) as out:  # type: ignore[call-arg]
-        out.write_marker(marker["embed_model"], int(marker["dim"]))
+
+    def copies() -> Iterator[Page]:
         written, copy = 0, 0
         while written < size:
             n = min(size - written, len(ids))
@@ -59,22 +60,16 @@ def derive(source: Path, dest: Path, size: int) -> int:
             if copy:
                 v = v + rng.normal(0, 0.01, v.shape).astype(np.float32)
                 v /= np.linalg.norm(v, axis=1, keepdims=True)
-            for i in range(0, n, 5000):
-                sl = slice(i, min(n, i + 5000))
-                out.collection.add(
-                    ids=[f"{x}~r{copy}" if copy else x for x in ids[sl]],
-                    embeddings=v[sl].tolist(),
-                    documents=docs[sl],
-                    metadatas=[
-                        {**m, "source": f"{m['source']}~r{copy}"} if copy else m for m in metas[sl]
-                    ],
-                )
+            yield (
+                [f"{x}~r{copy}" if copy else x for x in ids[:n]],
+                docs[:n],
+                [{**m, "source": f"{m['source']}~r{copy}"} if copy else m for m in metas[:n]],
+                v,
+            )
             written += n
             copy += 1
-        out.ledger.bump_generation()
-        out.rebuild_bm25()
-    for export in source.glob("embed-*.onnx"):
-        shutil.copy(export, dest / export.name)
+
+    write_index(source, marker, copies(), dest)
     return size
 
 

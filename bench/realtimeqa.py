@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import SHARED
+from common import SHARED, write_index
 
 
 def digest_of(articles: list[str]) -> str:
@@ -72,20 +72,13 @@ def derive(year_index: Path, weeks: dict[str, list[str]], base: Path) -> None:
         work = base / w
         shutil.rmtree(work / "ix", ignore_errors=True)
         (work / "corpus").mkdir(parents=True, exist_ok=True)
-        with Store(Settings(_env_file=None, index_dir=work / "ix"), writable=True) as out:  # type: ignore[call-arg]
-            out.write_marker(marker["embed_model"], int(marker["dim"]))
-            for i in range(0, len(got_rows), 5000):
-                part = got_rows[i : i + 5000]
-                out.collection.add(
-                    ids=[r[0] for r in part],
-                    documents=[r[1] for r in part],
-                    metadatas=[r[2] for r in part],
-                    embeddings=[r[3].tolist() for r in part],
-                )
-            out.ledger.bump_generation()
-            out.rebuild_bm25()
-        for export in year_index.glob("embed-*.onnx"):
-            shutil.copy(export, work / "ix" / export.name)
+        page = (
+            [r[0] for r in got_rows],
+            [r[1] for r in got_rows],
+            [r[2] for r in got_rows],
+            [r[3] for r in got_rows],
+        )
+        write_index(year_index, marker, [page], work / "ix")
         (work / "ingested").write_text(digest_of(todo[w]))
 
 

@@ -151,8 +151,7 @@ def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> No
     """Write to a temporary folder, then swap it in: a kill never leaves half an index.
 
     ``vectors_file`` is the file a ``VectorWriter`` wrote for this index (on the same
-    file system): it is moved into the folder, and ``index.vectors`` then maps it there.
-    Without it, ``index.vectors`` (if any) is written out.
+    file system), which ``index.vectors`` maps: it is moved into the folder.
     """
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -160,12 +159,9 @@ def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> No
     index.retriever.save(str(tmp), show_progress=False)
     np.save(tmp / "days.npy", index.days)
     vectors: dict[str, int] | None = None
-    if index.vectors is not None and index.vectors.shape[0] == len(index.ids):
+    if vectors_file is not None and index.vectors is not None:
         rows, dim = index.vectors.shape
-        if vectors_file is not None:
-            os.replace(vectors_file, tmp / VECTORS)  # a map of it stays valid across the move
-        else:
-            np.ascontiguousarray(index.vectors, dtype=VECTOR_DTYPE).tofile(tmp / VECTORS)
+        os.replace(vectors_file, tmp / VECTORS)  # a map of it stays valid across the move
         vectors = {"rows": int(rows), "dim": int(dim)}
     with open(tmp / "meta.json", "w") as f:
         json.dump(
