@@ -46,3 +46,42 @@ def test_short_question_coverage_is_unchanged() -> None:
     qterms = extractive.content_terms(analyse(q, []))
     assert len(qterms) <= extractive.MAX_TERMS
     assert lexical(q) == len(qterms & set(terms(ANSWER))) / len(qterms) < 1.0
+
+
+def _many_sentences() -> str:
+    filler = [
+        f"Officials in town number {i} discussed the weather at some length." for i in range(40)
+    ]
+    return " ".join(filler[:20] + [ANSWER] + filler[20:])
+
+
+def test_only_the_lexically_likeliest_sentences_are_embedded() -> None:
+    seen: list[list[str]] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        seen.append(texts)
+        return [[1.0, 0.0] for _ in texts]
+
+    q = "Which striker did fans mourn outside the stadium?"
+    scored = extractive.score_sentences(
+        analyse(q, []), [passage(_many_sentences())], lambda t: 1.0, embed
+    )
+    (texts,) = seen
+    assert len(texts) == 1 + extractive.MAX_EMBEDDED  # the question, then the pool
+    assert ANSWER in texts  # the one sentence that shares the question's words made the cut
+    assert scored[0].text == ANSWER
+
+
+def test_comparison_questions_keep_a_wider_pool() -> None:
+    seen: list[int] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        seen.append(len(texts))
+        return [[1.0, 0.0] for _ in texts]
+
+    q = "How did the outlets differ on the weather discussed by officials?"
+    info = analyse(q, [])
+    assert info.comparison
+    extractive.score_sentences(info, [passage(_many_sentences())], lambda t: 1.0, embed)
+    assert seen == [1 + extractive.MAX_EMBEDDED_COMPARISON]
+    assert extractive.MAX_EMBEDDED_COMPARISON > extractive.MAX_EMBEDDED
