@@ -78,6 +78,9 @@ class Retriever:
         # Chroma, filtered here), "exact" (scored here from the kept vectors) or
         # "chroma" (Chroma's own metadata filter: slow at scale, the last resort).
         self.dense_paths: Counter[str] = Counter()
+        # One question is searched several times (with the period or an outlet it
+        # names as a filter): its vector is computed once.
+        self._last_query: tuple[str, list[float]] | None = None
 
     def resolve_outlet(self, name: str) -> str:
         """A user's outlet name ("rt", "moscow times") to the indexed outlet."""
@@ -133,6 +136,12 @@ class Retriever:
         self.dense_paths["chroma"] += 1
         return self.store.dense(vector, n, f)
 
+    def query_vector(self, query: str) -> list[float]:
+        last = self._last_query  # one read: another thread may replace it meanwhile
+        if last is None or last[0] != query:
+            last = self._last_query = (query, self.embedder.embed_query(query))
+        return last[1]
+
     def retrieve(
         self, query: str, filters: Filters | None = None, k: int | None = None
     ) -> list[Passage]:
@@ -146,7 +155,7 @@ class Retriever:
         if mask is not None and not mask.any():
             return []
         lexical = index.search(query, n, mask)
-        dense = self._dense(index, self.embedder.embed_query(query), n, f, mask)
+        dense = self._dense(index, self.query_vector(query), n, f, mask)
         fused = rrf(
             [([i for i, _ in dense], c.dense_weight), ([i for i, _ in lexical], c.bm25_weight)]
         )

@@ -250,3 +250,24 @@ def test_narrow_filter_is_scored_exactly_without_chromas_filter(
     before = r.dense_paths.copy()
     passages = r.retrieve("What did officials say about the fighting?", f)
     assert passages and r.dense_paths - before == Counter(exact=1)
+
+
+def test_a_question_searched_with_several_filters_is_embedded_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = engine.retriever
+    calls: list[str] = []
+    real = r.embedder.embed_query
+
+    def counting(text: str) -> list[float]:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(r.embedder, "embed_query", counting)
+    q = "What did the Kremlin say about the talks?"
+    plain = r.retrieve(q)
+    r.retrieve(q, Filters(since=date(2022, 1, 1)))
+    assert calls == [q]
+    assert [p.chunk_id for p in r.retrieve(q)] == [p.chunk_id for p in plain]
+    r.retrieve("Who negotiated in Istanbul?")
+    assert calls == [q, "Who negotiated in Istanbul?"]
