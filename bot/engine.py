@@ -87,7 +87,9 @@ class Engine:
     def open(cls, settings: Settings) -> Engine:
         store = Store(settings)
         try:
-            embedder = load_embedder(settings.embed_model, cache_dir=store.dir)
+            embedder = load_embedder(
+                settings.embed_model, cache_dir=store.dir, model_cache=settings.model_cache
+            )
         except Exception:
             store.close()
             raise

@@ -5,9 +5,15 @@ Two interchangeable backends produce the same L2-normalised vectors:
 * ``HuggingFaceEmbedder`` -- LlamaIndex's ``HuggingFaceEmbedding`` (sentence-transformers
   on torch). Slow to import (~10 s) but needs nothing besides the model directory.
 * ``OnnxEmbedder`` -- onnxruntime + ``tokenizers``, no torch import (~0.5 s to load).
-  It runs an ONNX export of the transformer that :func:`ensure_onnx` builds once
-  (with torch) into the index directory; pooling and normalisation are done here,
-  exactly as sentence-transformers does them.
+  It runs an ONNX export of the transformer, built once with torch (about 15 s, in
+  a child process); pooling and normalisation are done here, exactly as
+  sentence-transformers does them.
+
+The export is built into the per-user cache (``NEWSBOT_MODEL_CACHE``), whose file
+name carries the model fingerprint and export version, so one export serves every
+index on the machine; each index directory gets a hard link (or a copy) of it and
+stays self-contained. Without a writable user cache it is built in the index
+directory, as before. A corrupt export is detected on loading and rebuilt.
 
 :func:`load_embedder` picks the backend: ONNX whenever the export exists or can be
 built, for ingest and queries alike; the LlamaIndex integration otherwise. Both
@@ -16,12 +22,15 @@ report the same ``name`` so vectors from either can share an index.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import logging
 import os
 import re
+import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +52,7 @@ FloatArray = npt.NDArray[np.float32]
 
 BUNDLED_LABEL = "all-MiniLM-L6-v2"
 ONNX_OPSET = 17
-# Bump when the export recipe changes, so old exports in index dirs are rebuilt.
+# Bump when the export recipe changes, so old exports are rebuilt (it is in the file name).
 _EXPORT_VERSION = 1
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # Module types the ONNX path reproduces; anything else (Dense, ...) needs torch.
@@ -469,47 +478,115 @@ def _verify_export(spec: ModelSpec, onnx_path: Path, torch_model: Any) -> None:
         raise RuntimeError(f"ONNX export disagrees with torch (cosine {worst:.5f})")
 
 
-def ensure_onnx(model: str, cache_dir: Path) -> Path | None:
-    """Make sure ``cache_dir`` holds a working ONNX export of ``model``; build it if not.
+def _writable_dir(path: Path) -> bool:
+    """Whether ``path`` is, or can be made, a folder this process can write in.
+
+    Tried for real (a permission check says nothing about read-only mounts, or to root).
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            return True
+    except OSError:
+        return False
+
+
+def _place(src: Path, dest: Path) -> bool:
+    """Atomically put the export ``src`` at ``dest`` too: a hard link, else a copy.
+
+    False (and nothing left behind) when ``dest``'s folder is not writable.
+    """
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:  # another filesystem, or one without hard links
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+        return True
+    except OSError as exc:
+        log.info("cannot put the ONNX export into %s (%s); using %s", dest.parent, exc, src)
+        tmp.unlink(missing_ok=True)
+        return False
+
+
+def _build_onnx(spec: ModelSpec, local: Path | None, shared: Path | None) -> Path | None:
+    """Export into the user cache and put it in the index dir too; into the index dir
+    alone when the user cache is unusable. The path to load, or None on failure."""
+    if shared is not None and _writable_dir(shared.parent):
+        built = _export_onnx(spec, shared)
+        if built is not None and local is not None and _place(built, local):
+            return local
+        return built
+    return None if local is None else _export_onnx(spec, local)
+
+
+def _resolve_onnx(
+    spec: ModelSpec, index_dir: Path | None, model_cache: Path | None, batch_size: int
+) -> OnnxEmbedder | None:
+    """The ONNX embedder: the index dir's export, else the user cache's (linked into the
+    index dir), else a new export; None when it cannot be built.
+
+    A corrupt export is rebuilt, never used. One in the index dir that cannot be
+    rebuilt is a ConfigError; one in the user cache only means there is none.
+    """
+    local = index_dir / spec.onnx_filename if index_dir is not None else None
+    shared = model_cache / spec.onnx_filename if model_cache is not None else None
+    corrupt: ConfigError | None = None
+    for path in (local, shared):
+        if path is None or not path.is_file():
+            continue
+        try:
+            embedder = OnnxEmbedder(spec, path, batch_size)
+        except ConfigError as exc:
+            log.warning("%s; rebuilding it", exc)
+            if path == local:
+                corrupt = exc
+            continue
+        if path == shared and local is not None and _place(path, local):
+            embedder.onnx_path = local  # the same bytes, so the index stays self-contained
+        return embedder
+    built = _build_onnx(spec, local, shared)
+    if built is None:
+        if corrupt is not None:
+            raise ConfigError(
+                f"{corrupt}. It could not be rebuilt: delete it or re-run ingest"
+            ) from corrupt
+        return None
+    return OnnxEmbedder(spec, built, batch_size)
+
+
+def ensure_onnx(model: str, cache_dir: Path, model_cache: Path | None = None) -> Path | None:
+    """Make sure ``cache_dir`` (an index directory) holds a working ONNX export of
+    ``model``; take it from ``model_cache`` (the per-user cache) or build it if not.
 
     Returns its path, or None when it cannot be built (no torch/onnx, unsupported
-    pooling, unwritable directory); queries then fall back to torch. Ingest calls
-    this at the end so the first query is already fast.
+    pooling, unwritable directory); queries then fall back to torch.
     """
     spec = _spec(model)
     if not spec.onnx_ok:
         return None
-    path = Path(cache_dir) / spec.onnx_filename
-    if path.is_file():
-        try:
-            OnnxEmbedder(spec, path)
-            return path
-        except ConfigError as exc:
-            log.warning("%s; rebuilding it", exc)
-    return _export_onnx(spec, path)
+    with contextlib.suppress(OSError):  # else the export goes to the user cache only
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        embedder = _resolve_onnx(spec, Path(cache_dir), model_cache, batch_size=1)
+    except ConfigError as exc:
+        log.warning("%s", exc)
+        return None
+    return None if embedder is None else embedder.onnx_path
 
 
-def _load_onnx(spec: ModelSpec, cache_dir: Path | None, batch_size: int) -> OnnxEmbedder | None:
-    """The ONNX embedder from ``cache_dir``, building the export if needed; None if impossible."""
-    if cache_dir is None or not spec.onnx_ok or not Path(cache_dir).is_dir():
+def _load_onnx(
+    spec: ModelSpec, cache_dir: Path | None, model_cache: Path | None, batch_size: int
+) -> OnnxEmbedder | None:
+    """The ONNX embedder, building the export if needed; None if impossible."""
+    index_dir = Path(cache_dir) if cache_dir is not None and Path(cache_dir).is_dir() else None
+    if not spec.onnx_ok or (index_dir is None and model_cache is None):
         return None
     if not all(importlib.util.find_spec(m) for m in ("onnxruntime", "tokenizers")):
         log.warning("onnxruntime or tokenizers is not installed")
         return None
-    path = Path(cache_dir) / spec.onnx_filename
-    if path.is_file():
-        try:
-            return OnnxEmbedder(spec, path, batch_size)
-        except ConfigError as exc:
-            log.warning("%s; rebuilding it", exc)
-            if _export_onnx(spec, path) is None:
-                raise ConfigError(
-                    f"{exc}. It could not be rebuilt: delete it or re-run ingest"
-                ) from exc
-            return OnnxEmbedder(spec, path, batch_size)
-    if _export_onnx(spec, path) is None:
-        return None
-    return OnnxEmbedder(spec, path, batch_size)
+    return _resolve_onnx(spec, index_dir, model_cache, batch_size)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -521,14 +598,16 @@ def load_embedder(
     cache_dir: Path | None = None,
     batch_size: int = 64,
     backend: Backend = "auto",
+    model_cache: Path | None = None,
 ) -> Embedder:
     """The embedder for ingest and queries alike.
 
-    ``auto``: ONNX from ``cache_dir`` (the index directory), building the export there
-    once if it is missing, because it starts in half a second without torch and
+    ``auto``: ONNX from ``cache_dir`` (the index directory), else from ``model_cache``
+    (the per-user cache, ``Settings.model_cache``; None: not used), building the export
+    once if neither has it, because it starts in half a second without torch and
     encodes faster; the LlamaIndex HuggingFace integration when that is impossible.
     ``torch``: always the HuggingFace integration. Raises ConfigError for a missing
-    model or a corrupt export that cannot be rebuilt.
+    model or a corrupt export in the index directory that cannot be rebuilt.
     """
     if batch_size < 1:
         raise ConfigError(f"embedding batch size must be at least 1, not {batch_size}")
@@ -536,7 +615,7 @@ def load_embedder(
         raise ConfigError(f"unknown embedding backend {backend!r}")
     spec = _spec(model)
     if backend == "auto":
-        onnx_embedder = _load_onnx(spec, cache_dir, batch_size)
+        onnx_embedder = _load_onnx(spec, cache_dir, model_cache, batch_size)
         if onnx_embedder is not None:
             return onnx_embedder
         log.info("embedding falls back to torch (slow start)")

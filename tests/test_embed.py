@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from index import embed
 from index.embed import (
     Embedder,
     HuggingFaceEmbedder,
@@ -23,6 +24,7 @@ from index.embed import (
     model_dir,
 )
 from index.errors import ConfigError
+from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,10 +52,10 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 @pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index dir holding a freshly built ONNX export."""
+def onnx_dir(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    """An index dir holding the ONNX export (the session's, from the user cache)."""
     cache = tmp_path_factory.mktemp("index")
-    path = ensure_onnx("", cache)
+    path = ensure_onnx("", cache, model_cache)
     assert path is not None and path.parent == cache
     return cache
 
@@ -202,6 +204,97 @@ def test_corrupt_onnx_file_is_rebuilt(onnx_dir: Path, onnx: Embedder, tmp_path: 
     assert cosine(emb.embed_query(text), onnx.embed_query(text)) >= 0.9999
 
 
+def test_new_index_reuses_the_user_cache_export(
+    onnx_dir: Path,
+    onnx: Embedder,
+    model_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second index takes the export from the user cache: no export runs, and its
+    copy is a hard link to the cached file."""
+    name = next(onnx_dir.glob("embed-*.onnx")).name
+    shared = model_cache / name
+    assert shared.is_file()
+    before = shared.stat()
+
+    def no_export(*args: object) -> None:
+        raise AssertionError("the export was built again")
+
+    monkeypatch.setattr(embed, "_export_onnx", no_export)
+    ix = tmp_path / "ix"
+    ix.mkdir()
+    emb = load_embedder(cache_dir=ix, model_cache=model_cache)
+    assert isinstance(emb, OnnxEmbedder) and emb.onnx_path == ix / name
+    local = (ix / name).stat()
+    assert (local.st_ino, local.st_dev) == (before.st_ino, before.st_dev)
+    assert shared.stat().st_mtime_ns == before.st_mtime_ns
+    assert ensure_onnx("", tmp_path / "ix2", model_cache) == tmp_path / "ix2" / name
+    assert [p.name for p in ix.iterdir()] == [name]  # no temp files left
+    text = SENTENCES[0]
+    assert cosine(emb.embed_query(text), onnx.embed_query(text)) >= 0.9999
+
+
+def test_corrupt_user_cache_export_is_rebuilt(
+    onnx_dir: Path, onnx: Embedder, tmp_path: Path
+) -> None:
+    good = next(onnx_dir.glob("embed-*.onnx"))
+    cache, ix = tmp_path / "cache", tmp_path / "ix"
+    cache.mkdir()
+    ix.mkdir()
+    bad = cache / good.name
+    bad.write_bytes(good.read_bytes()[: 1 << 20])  # truncated copy
+    emb = load_embedder(cache_dir=ix, model_cache=cache)
+    assert isinstance(emb, OnnxEmbedder) and emb.onnx_path == ix / good.name
+    rebuilt = bad.stat()
+    assert rebuilt.st_size > 50 << 20
+    assert (ix / good.name).stat().st_ino == rebuilt.st_ino
+    assert [p.name for p in cache.iterdir()] == [good.name]
+    text = SENTENCES[0]
+    assert cosine(emb.embed_query(text), onnx.embed_query(text)) >= 0.9999
+
+
+@pytest.mark.parametrize("how", ["under-a-file", "read-only"])
+def test_unusable_user_cache_falls_back_to_the_index_dir(
+    how: str, onnx: Embedder, tmp_path: Path
+) -> None:
+    """A user cache that cannot be created or written: the export is built in the
+    index directory, as without a user cache."""
+    if how == "under-a-file":
+        (tmp_path / "file").write_text("not a folder")
+        cache = tmp_path / "file" / "newsbot"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        cache = tmp_path / "ro"
+        cache.mkdir(mode=0o555)
+    ix = tmp_path / "ix"
+    ix.mkdir()
+    try:
+        emb = load_embedder(cache_dir=ix, model_cache=cache)
+    finally:
+        if cache.is_dir():
+            cache.chmod(0o755)
+    assert isinstance(emb, OnnxEmbedder)
+    path = next(ix.glob("embed-*.onnx"))
+    assert emb.onnx_path == path and path.stat().st_nlink == 1
+    assert not cache.is_dir() or not any(cache.iterdir())
+    text = SENTENCES[0]
+    assert cosine(emb.embed_query(text), onnx.embed_query(text)) >= 0.9999
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG layout")
+def test_model_cache_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("NEWSBOT_MODEL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert Settings(_env_file=None).model_cache == tmp_path / "newsbot"  # type: ignore[call-arg]
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    home = Path.home()
+    assert Settings(_env_file=None).model_cache == home / ".cache" / "newsbot"  # type: ignore[call-arg]
+    monkeypatch.setenv("NEWSBOT_MODEL_CACHE", "~/models")
+    assert Settings(_env_file=None).model_cache == home / "models"  # type: ignore[call-arg]
+
+
 def test_query_without_cache_dir_falls_back_to_torch(hf: Embedder) -> None:
     emb = load_embedder(cache_dir=None)
     assert isinstance(emb, HuggingFaceEmbedder)
@@ -223,9 +316,12 @@ def test_bundled_model_dir() -> None:
     assert model_dir(str(path)) == path
 
 
-def test_ingest_embeds_with_onnx_and_matches_torch(hf: Embedder, tmp_path: Path) -> None:
-    """The first ingest builds the ONNX export (torch runs in a child process only);
-    ingests never import torch, and the vectors they store are torch's vectors."""
+def test_ingest_embeds_with_onnx_and_matches_torch(
+    hf: Embedder, tmp_path: Path, model_cache: Path
+) -> None:
+    """The first ingest puts the ONNX export in the index, from the user cache or built
+    there (torch runs in a child process only); ingests never import torch, and the
+    vectors they store are torch's vectors."""
     import shutil
 
     corpus, ix = tmp_path / "corpus", tmp_path / "ix"
@@ -256,7 +352,8 @@ print(json.dumps({{"chunks": r.chunks_added, "torch": "torch" in sys.modules}}))
 
     first = run_ingest()
     assert first["chunks"] > 10 and first["torch"] is False
-    assert list(ix.glob("embed-*.onnx"))
+    (export,) = ix.glob("embed-*.onnx")
+    assert export.stat().st_ino == (model_cache / export.name).stat().st_ino
     spare.rename(held_back)
     second = run_ingest()
     assert second["chunks"] > 0 and second["torch"] is False
