@@ -25,6 +25,9 @@ from .types import Article, Chunk, IngestReport
 # Progress callback: (what, advance, total) where what is "files" or "chunks".
 Progress = Callable[[str, int, int | None], None]
 
+# Chunks embedded, then written to Chroma, at a time.
+BATCH_CHUNKS = 512
+
 
 def article_digest(a: Article) -> str:
     meta = {k: v for k, v in asdict(a).items() if k != "text"}
@@ -154,7 +157,7 @@ class Ingester:
                 continue
             self.batch.chunks.extend(chunks)
             self.batch.sources.append((a.source, key, d, len(chunks)))
-            if len(self.batch.chunks) >= 512:
+            if len(self.batch.chunks) >= BATCH_CHUNKS:
                 self._flush()
         self._drop_sources([s for s in ledger.sources_of(key) if s not in current])
         self.batch.files.append((key, digest, st.st_size, st.st_mtime_ns))

@@ -259,7 +259,10 @@ class Store:
             where: dict[str, Any] = (
                 {"source": batch[0]} if len(batch) == 1 else {"source": {"$in": batch}}
             )
-            self.collection.delete(where=where)
+            try:
+                self.collection.delete(where=where)
+            except Exception as e:
+                raise StoreUnavailable(f"Deleting from Chroma failed: {e}") from e
 
     def rebuild_bm25(self) -> bm25.BM25Index:
         """Rebuild the BM25 index, and the copy of the vectors beside it, in one pass

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_settings
 
+from index import ingest as ingest_module
+from index.errors import StoreUnavailable
 from index.ingest import ingest
 from index.store import Store
 
@@ -139,3 +141,65 @@ def test_same_name_under_two_folders_never_replaces_the_first(tmp_path: Path) ->
     (a / "x.txt").rename(tmp_path / "gone.txt")  # a moved file gives its name up
     moved = ingest(make_settings(ix, b), [b])
     assert not moved.skipped and moved.chunks_added > 0
+
+
+def test_chroma_write_failure_surfaces_and_is_not_recorded(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real Chroma failure (the collection already holds vectors of another
+    dimension) stops the ingest with StoreUnavailable, the ledger claims none of the
+    articles, and a rerun then completes."""
+    monkeypatch.setattr(ingest_module, "BATCH_CHUNKS", 8)  # many batches
+    ix = tmp_path / "ix"
+    s = make_settings(ix, corpus_copy)
+    with Store(s, writable=True) as store:
+        store.collection.add(
+            ids=["alien"], embeddings=[[0.0, 1.0, 0.0]], documents=["x"], metadatas=[{"a": 1}]
+        )
+    with pytest.raises(StoreUnavailable, match="dimension"):
+        ingest(s)
+    with Store(s, writable=True) as store:  # the lock was released
+        assert store.ledger.chunk_count() == 0
+        assert store.ledger.known_paths() == []
+        assert store.count() == 1
+
+    from chromadb import PersistentClient
+    from chromadb.config import Settings as ChromaSettings
+
+    client = PersistentClient(str(ix / "chroma"), ChromaSettings(anonymized_telemetry=False))
+    client.delete_collection(s.chroma_collection)
+    report = ingest(s)
+    assert report.chunks_added > 20 and not report.skipped
+    assert_exact(ix, corpus_copy)
+    assert len(set(chunk_sources(ix, corpus_copy))) == 5
+
+
+def test_interrupt_part_way_then_rerun(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C part-way through: the ledger claims only articles whose chunks are all
+    stored, and a rerun completes."""
+    monkeypatch.setattr(ingest_module, "BATCH_CHUNKS", 8)
+    ix = tmp_path / "ix"
+    s = make_settings(ix, corpus_copy)
+    files = 0
+
+    def progress(what: str, n: int, total: int | None) -> None:
+        nonlocal files
+        if what == "files":
+            files += n
+            if files == 3:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(s, progress=progress)
+    with Store(s) as store:
+        stored: dict[str, int] = {}
+        for _id, _t, m in store.iter_chunks():
+            stored[str(m["source"])] = stored.get(str(m["source"]), 0) + 1
+        claimed = store.ledger.db.execute("SELECT source, chunks FROM sources").fetchall()
+        assert claimed and all(stored.get(src) == n for src, n in claimed)
+    report = ingest(s)
+    assert report.chunks_added > 0 and not report.skipped
+    assert_exact(ix, corpus_copy)
+    assert len(set(chunk_sources(ix, corpus_copy))) == 5
