@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -218,6 +219,26 @@ def read_html_file(f: CorpusFile, raw: bytes) -> list[Article]:
     return [make_article(f.rel, text, meta)]
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD.
+
+    JSON may escape half of a UTF-16 pair ("\\ud800"), which scrapers write for
+    broken characters. Python keeps it as a code point nothing can encode, so one
+    such record would stop the ingest. (json.loads joins whole pairs, so any
+    surrogate left is a lone one.)
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    return value
+
+
 def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
     """(line number, record) for a JSON array/object or a JSONL(.gz) file."""
     if suffix_of(path) == ".jsonl.gz":
@@ -228,7 +249,7 @@ def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
     text = _decode(raw)
     if suffix_of(path) == ".json":
         try:
-            data = json.loads(text)
+            data = _valid_unicode(json.loads(text))
         except json.JSONDecodeError as e:
             raise Skip(f"invalid JSON at line {e.lineno}") from e
         items = data if isinstance(data, list) else [data]
@@ -237,7 +258,7 @@ def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
     for n, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
-                yield n, json.loads(line)
+                yield n, _valid_unicode(json.loads(line))
             except json.JSONDecodeError:
                 yield n, None
 

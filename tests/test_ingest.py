@@ -203,3 +203,21 @@ def test_interrupt_part_way_then_rerun(
     assert report.chunks_added > 0 and not report.skipped
     assert_exact(ix, corpus_copy)
     assert len(set(chunk_sources(ix, corpus_copy))) == 5
+
+
+def test_json_record_with_a_lone_surrogate_is_indexed_with_the_rest(tmp_path: Path) -> None:
+    """A broken escape in one scraped record ("\\ud800") neither stops the ingest nor
+    loses the other records."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    broken = (
+        '{"id": "1", "url": "https://edition.cnn.com/a\\ud800", "title": "Storm \\udc00",'
+        ' "text": "A storm hit the coast on Monday. The damage was severe \\ud800 and wide."}'
+    )
+    fine = (
+        '{"id": "2", "url": "https://www.usatoday.com/b", "text": "The home team won on Sunday."}'
+    )
+    (corpus / "a.jsonl").write_text(broken + "\n" + fine + "\n")
+    report = ingest(make_settings(tmp_path / "ix", corpus))
+    assert report.articles == 2 and report.chunks_added == 2 and not report.skipped
+    assert sorted(chunk_sources(tmp_path / "ix", corpus)) == ["a.jsonl#1", "a.jsonl#2"]

@@ -138,3 +138,33 @@ def test_bad_files_are_skipped_with_reason(
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="No such file"):
         discover([tmp_path / "nope"])
+
+
+# Half of a UTF-16 pair, as a JSON escape: scrapers write these for broken characters.
+LONE = "\\ud800"
+
+
+def test_lone_surrogates_in_json_records_become_replacement_characters(tmp_path: Path) -> None:
+    line = (
+        '{"id": "s1", "url": "https://edition.cnn.com/x'
+        + LONE
+        + '", "title": "Storm'
+        + LONE
+        + '", "authors": ["A'
+        + LONE
+        + '"], "text": "The storm hit'
+        + LONE
+        + ' the coast."}'
+    )
+    whole_pair = '{"id": "s2", "text": "A smile \\ud83d\\ude00 stays whole."}'
+    p = tmp_path / "arts.jsonl"
+    p.write_text(line + "\n" + whole_pair + "\n")
+    (a, b), skipped = load(p, tmp_path)
+    assert not skipped
+    assert a.text == "The storm hit\ufffd the coast." and a.title == "Storm\ufffd"
+    assert a.url == "https://edition.cnn.com/x\ufffd" and a.authors == ("A\ufffd",)
+    assert b.text == "A smile \U0001f600 stays whole."
+    for art in (a, b):  # everything can be stored and hashed now
+        for value in (art.text, art.title or "", art.url or "", *art.authors):
+            value.encode("utf-8")
+    assert text_of(tmp_path, "arts.jsonl#s1") == a.text  # citations check against the same text
