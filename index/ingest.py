@@ -85,6 +85,7 @@ class Ingester:
         files = discover(paths)
         self.progress("files", 0, len(files))
         seen = {str(f.path) for f in files}
+        self._finish_drops()
         for f in files:
             self._file(f)
             self.progress("files", 1, None)
@@ -201,8 +202,18 @@ class Ingester:
         removed = ledger.chunks_of(sources)
         ledger.forget_sources(sources)
         self.store.delete_sources(sources)
+        ledger.dropped(sources)
         self.report.chunks_removed += removed
         self.changed = True
+
+    def _finish_drops(self) -> None:
+        """Delete the chunks of articles a killed run had forgotten but not yet deleted
+        (or forgotten to re-add, but not re-added): no row names them any more."""
+        pending = self.store.ledger.dropping()
+        if pending:
+            self.store.delete_sources(pending)
+            self.store.ledger.dropped(pending)
+            self.changed = True
 
     def _remove_deleted(self, roots: list[Path], seen: set[str]) -> None:
         ledger = self.store.ledger

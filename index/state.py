@@ -5,6 +5,12 @@ written only after all of its articles are stored, and an article row only
 after its chunks are in Chroma; before chunks change, the rows go first. A run
 killed anywhere therefore leaves rows missing, never wrong, and the next run
 redoes exactly the missing work (deleting any partial chunks first).
+
+An article whose rows go is also written to ``dropping`` (in the same
+transaction), and leaves it only when its chunks are deleted for good or its
+new chunks are recorded. A run killed in between leaves chunks that no row
+names; the next run deletes them first (``Ingester.run``), so an article taken
+out of the corpus can never stay answerable.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, path TEXT NOT NULL,
     digest TEXT NOT NULL, chunks INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sources_path ON sources(path);
+CREATE TABLE IF NOT EXISTS dropping (source TEXT PRIMARY KEY);
 """
 
 
@@ -91,11 +98,25 @@ class Ledger:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)", rows)
+            self.db.executemany("DELETE FROM dropping WHERE source=?", [(r[0],) for r in rows])
 
     def forget_sources(self, sources: list[str]) -> None:
+        """Forget articles whose chunks are about to change or go (see ``dropping``)."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.executemany("DELETE FROM sources WHERE source=?", [(s,) for s in sources])
+            keys = [(s,) for s in sources]
+            self.db.executemany("DELETE FROM sources WHERE source=?", keys)
+            self.db.executemany("INSERT OR IGNORE INTO dropping VALUES (?)", keys)
+
+    def dropping(self) -> list[str]:
+        """Forgotten articles whose chunks may still be in Chroma."""
+        return [str(r[0]) for r in self.db.execute("SELECT source FROM dropping")]
+
+    def dropped(self, sources: list[str]) -> None:
+        """These articles' chunks are out of Chroma."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("DELETE FROM dropping WHERE source=?", [(s,) for s in sources])
 
     def chunks_of(self, sources: list[str]) -> int:
         """How many chunks the ledger records for these articles."""

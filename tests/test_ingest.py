@@ -221,3 +221,35 @@ def test_json_record_with_a_lone_surrogate_is_indexed_with_the_rest(tmp_path: Pa
     report = ingest(make_settings(tmp_path / "ix", corpus))
     assert report.articles == 2 and report.chunks_added == 2 and not report.skipped
     assert sorted(chunk_sources(tmp_path / "ix", corpus)) == ["a.jsonl#1", "a.jsonl#2"]
+
+
+def test_article_removed_by_a_run_killed_before_its_chunks_went_is_not_answerable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed just after the ledger forgot a removed article, before Chroma
+    deleted its chunks: the next run deletes them (nothing names them any more), and
+    rebuilds BM25 without them."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    keep = '{"id": "1", "url": "https://www.cnn.com/a", "text": "The mayor opened a new bridge."}'
+    gone = '{"id": "2", "url": "https://www.cnn.com/b", "text": "Zorblatt volcano erupted again."}'
+    f = corpus / "a.jsonl"
+    f.write_text(keep + "\n" + gone + "\n")
+    s = make_settings(tmp_path / "ix", corpus)
+    ingest(s)
+    f.write_text(keep + "\n")  # the second article is taken out of the corpus
+
+    def killed(self: Store, sources: object) -> None:
+        raise KeyboardInterrupt  # the process dies before Chroma deletes anything
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "delete_sources", killed)
+        with pytest.raises(KeyboardInterrupt):
+            ingest(s)
+    assert sorted(chunk_sources(tmp_path / "ix", corpus)) == ["a.jsonl#1", "a.jsonl#2"]
+
+    ingest(s)
+    assert chunk_sources(tmp_path / "ix", corpus) == ["a.jsonl#1"]
+    with Store(s) as store:
+        assert store.ledger.dropping() == []
+        assert [cid for cid, _ in store.bm25().search("Zorblatt volcano", 5)] == []
