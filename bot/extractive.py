@@ -98,6 +98,7 @@ class Scored:
     score: float
     lexical: float
     dense: float
+    words: frozenset[str]  # the sentence's terms, computed once for scoring and selection
 
 
 def speaker_of(sentence: str) -> str | None:
@@ -144,10 +145,11 @@ def score_sentences(
     if not cands or not qterms:
         return []
     total = sum(sorted((idf(t) for t in qterms), reverse=True)[:MAX_TERMS]) or 1.0
+    words = {id(c): frozenset(terms(c[3])) for c in cands}
     limit = MAX_EMBEDDED_COMPARISON if info.comparison else MAX_EMBEDDED
     if len(cands) > limit:  # embedding every sentence is the slow part: keep the likeliest
         order = {id(c): i for i, c in enumerate(cands)}
-        cands.sort(key=lambda c: -sum(idf(t) for t in qterms & set(terms(c[3]))))
+        cands.sort(key=lambda c: -sum(idf(t) for t in qterms & words[id(c)]))
         cands = sorted(cands[:limit], key=lambda c: order[id(c)])
     dense: list[float] = [0.0] * len(cands)
     if embed is not None:
@@ -156,8 +158,9 @@ def score_sentences(
         dense = [max(0.0, sum(a * b for a, b in zip(q, v, strict=True))) for v in vecs[1:]]
     rank = {p.chunk_id: r for r, p in enumerate(passages)}
     scored = []
-    for (p, s, e, text), d in zip(cands, dense, strict=True):
-        sterms = set(terms(text))
+    for c, d in zip(cands, dense, strict=True):
+        p, s, e, text = c
+        sterms = words[id(c)]
         lex = min(1.0, sum(idf(t) for t in qterms & sterms) / total)
         score = 0.5 * lex + 0.5 * d if embed is not None else lex
         score += 0.03 / (1 + rank.get(p.chunk_id, 0))
@@ -165,7 +168,7 @@ def score_sentences(
             score += 0.05
         if month_matches(p.published, info.months) or in_period(p.published, info.period):
             score += 0.03
-        scored.append(Scored(p, s, e, text, score, lex, d))
+        scored.append(Scored(p, s, e, text, score, lex, d, sterms))
     scored.sort(key=lambda x: -x.score)
     return scored
 
@@ -198,7 +201,7 @@ def predicate_terms(question: str, info: QuestionInfo) -> set[str]:
     return set(terms(lower)) & content_terms(info)
 
 
-def _prefix_in(term: str, sterms: set[str]) -> bool:
+def _prefix_in(term: str, sterms: frozenset[str]) -> bool:
     return term in sterms or any(
         t[:5] == term[:5] for t in sterms if len(term) >= 5 and len(t) >= 5
     )
@@ -214,8 +217,7 @@ def states_it(question: str, info: QuestionInfo, scored: list[Scored]) -> bool:
     if not need:
         return True
     for s in scored[:15]:
-        sterms = set(terms(s.text))
-        missing = [t for t in need if not _prefix_in(t, sterms)]
+        missing = [t for t in need if not _prefix_in(t, s.words)]
         if len(missing) <= (1 if len(need) >= 5 else 0):
             return True
     return False
@@ -240,7 +242,7 @@ def select(scored: list[Scored], info: QuestionInfo, n: int) -> list[Scored]:
 
 
 def _gain(s: Scored, qterms: set[str], covered: set[str]) -> float:
-    new = (qterms & set(terms(s.text))) - covered
+    new = (qterms & s.words) - covered
     return s.score + 0.15 * len(new) / max(1, len(qterms))
 
 
@@ -250,14 +252,10 @@ def _greedy(pool: list[Scored], qterms: set[str], n: int) -> list[Scored]:
     pool = list(pool)
     while pool and len(picked) < n:
         s = max(pool, key=lambda s: _gain(s, qterms, covered))
-        if (
-            picked
-            and not (qterms & set(terms(s.text))) - covered
-            and s.score < 0.85 * picked[0].score
-        ):
+        if picked and not (qterms & s.words) - covered and s.score < 0.85 * picked[0].score:
             break
         picked.append(s)
-        covered |= qterms & set(terms(s.text))
+        covered |= qterms & s.words
         pool.remove(s)
     return picked
 
