@@ -7,6 +7,7 @@ importing this module also puts the project root there.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -34,7 +35,7 @@ Page = tuple[Sequence[str], Sequence[str], Sequence[dict[str, Any]], Any]
 def write_index(source: Path, marker: dict[str, Any], pages: Iterable[Page], dest: Path) -> None:
     """A newsbot index at ``dest`` holding ``pages`` of chunks taken from the index at
     ``source`` (its ``marker``), with their stored vectors: nothing is embedded again.
-    Its BM25 index is rebuilt and the source's ONNX export copied, as an ingest would."""
+    Its BM25 index is rebuilt and the source's ONNX export linked in, as an ingest would."""
     from index.settings import Settings
     from index.store import Store
 
@@ -51,5 +52,8 @@ def write_index(source: Path, marker: dict[str, Any], pages: Iterable[Page], des
                 )
         out.ledger.bump_generation()
         out.rebuild_bm25()
-    for export in source.glob("embed-*.onnx"):
-        shutil.copy(export, dest / export.name)
+    for export in source.glob("embed-*.onnx"):  # 90 MB each: link rather than copy
+        try:
+            os.link(export, dest / export.name)
+        except OSError:
+            shutil.copy(export, dest / export.name)
