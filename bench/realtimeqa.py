@@ -87,7 +87,9 @@ def _done(work: Path, articles: list[str]) -> bool:
     return done.exists() and done.read_text() == digest_of(articles)
 
 
-def run(articles: list[str], questions: list[dict], work: Path) -> list[dict]:  # type: ignore[type-arg]
+def run(
+    articles: list[str], questions: list[dict], work: Path, scorer: str = "model"
+) -> list[dict]:  # type: ignore[type-arg]
     """Index ``articles`` under ``work`` (reused when ``work`` already holds a
     finished index of the same articles) and ask ``questions``."""
     from bot.engine import Engine
@@ -96,7 +98,7 @@ def run(articles: list[str], questions: list[dict], work: Path) -> list[dict]:  
 
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    s = Settings(_env_file=None, index_dir=work / "ix", corpus_dir=corpus)  # type: ignore[call-arg]
+    s = Settings(_env_file=None, index_dir=work / "ix", corpus_dir=corpus, answer_scorer=scorer)  # type: ignore[call-arg]
     if not _done(work, articles):
         from index.ingest import ingest
 
@@ -124,6 +126,7 @@ def run(articles: list[str], questions: list[dict], work: Path) -> list[dict]:  
                 "hit": r.metrics.get("hit_at_k") or 0.0,
                 "mrr": r.metrics.get("mrr") or 0.0,
                 "words": len(r.answer.split()),
+                "direct": r.direct,
                 "seconds": r.seconds,
             }
         )
@@ -160,11 +163,24 @@ def main() -> None:
         help="a finished year index: the year protocol asks it directly, the week "
         "protocol copies each week's chunks and vectors out of it instead of ingesting",
     )
+    ap.add_argument(
+        "--scorer",
+        choices=["model", "model-only", "classic"],
+        default="model",
+        help="NEWSBOT_ANSWER_SCORER",
+    )
+    ap.add_argument(
+        "--data",
+        choices=["2023", "train"],
+        default="2023",
+        help="2023 (the development set) or the training years (for held-out training weeks)",
+    )
     args = ap.parse_args()
-    with gzip.open(SHARED / "articles.jsonl.gz", "rt") as f:
+    shared = SHARED if args.data == "2023" else SHARED.parent / "realtimeqa-train"
+    with gzip.open(shared / "articles.jsonl.gz", "rt") as f:
         lines = f.readlines()
     arts = [(json.loads(x)["weeks"], x) for x in lines]
-    qs = [json.loads(x) for x in (SHARED / "questions.jsonl").read_text().splitlines() if x.strip()]
+    qs = [json.loads(x) for x in (shared / "questions.jsonl").read_text().splitlines() if x.strip()]
     weeks = args.weeks.split(",") if args.weeks else sorted({q["week"] for q in qs})
     print(
         "| weeks | questions | accuracy (contains gold and cites it) | accuracy within 60 words "
@@ -182,14 +198,14 @@ def main() -> None:
                 if not (work / "ix").exists():
                     (work / "ix").symlink_to(args.from_index.resolve())
                 (work / "ingested").write_text(digest_of(lines))
-            rows = run(lines, [q for q in qs if q["week"] in weeks], work)
+            rows = run(lines, [q for q in qs if q["week"] in weeks], work, args.scorer)
         else:
             if args.from_index:
                 derive(args.from_index, {w: [x for ws, x in arts if w in ws] for w in weeks}, base)
             for w in weeks:
                 wq = [q for q in qs if q["week"] == w]
                 wa = [x for ws, x in arts if w in ws]
-                got = run(wa, wq, base / w)
+                got = run(wa, wq, base / w, args.scorer)
                 print(summarise(w, got), flush=True)
                 rows += got
     print(summarise(f"all ({args.protocol})", rows))
@@ -197,6 +213,7 @@ def main() -> None:
         args.answers.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(
         f"\n{time.time() - t0:.0f} s; command: python bench/realtimeqa.py --protocol {args.protocol}"
+        + f" --data {args.data} --scorer {args.scorer}"
         + (f" --weeks {args.weeks}" if args.weeks else "")
         + (f" --keep {args.keep}" if args.keep else "")
         + (f" --from-index {args.from_index}" if args.from_index else "")

@@ -10,13 +10,14 @@ from datetime import date
 from typing import Literal
 
 from index.embed import Embedder, load_embedder
-from index.errors import Cancelled, LLMError, QuestionError
+from index.errors import Cancelled, ConfigError, LLMError, ModelError, QuestionError
 from index.retrieve import RetrievalConfig, Retriever
 from index.settings import Settings
 from index.store import Store
 from index.types import Filters, Passage
 
-from . import extractive
+from . import direct, extractive
+from .answer_model import AnswerModel, load_shipped
 from .query import QuestionInfo, analyse
 from .types import Answer
 
@@ -49,7 +50,19 @@ def check_question(question: str, limit: int) -> str:
         )
     if len(q) > limit:
         raise QuestionError(f"The question is {len(q):,} characters long; the limit is {limit:,}.")
+    if not any(ch.isalnum() for ch in q):
+        raise QuestionError(
+            f"{q!r} has no words to search for. Ask a question, e.g. "
+            'newsbot ask "Who is Pat Ryder?"'
+        )
     return q
+
+
+NO_LLM = (
+    "No LLM is configured. Set OPENAI_BASE_URL to an OpenAI-compatible server "
+    "(e.g. http://127.0.0.1:8080/v1 for a local llama.cpp) or OPENAI_API_KEY for "
+    "OpenAI, in the environment or in .env; or ask with --mode extractive."
+)
 
 
 def stale_notice(answer: Answer, info: QuestionInfo) -> str | None:
@@ -72,6 +85,7 @@ class Engine:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self._answer_model: AnswerModel | ModelError | None = None
         self.retriever = Retriever(
             store,
             embedder,
@@ -106,7 +120,10 @@ class Engine:
 
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         opts = options or AskOptions()
+        Cancelled.raise_if_set(opts.cancel)  # stopped before it started
         q = check_question(question, self.settings.max_question_chars)
+        if opts.mode == "llm" and not self.settings.llm_configured:
+            raise ConfigError(NO_LLM)
         search = opts.standalone or q
         t0 = time.perf_counter()
         info = analyse(search, self.known_outlets(), opts.as_of)
@@ -148,30 +165,53 @@ class Engine:
             except LLMError as e:
                 notices.append(f"{e} Falling back to the extractive answer.")
         if answer is None:
-            answer = self._extractive(search, info, passages, replace(opts, filters=filters))
-            answer.question = q
+            answer = replace(self._extractive(search, info, passages, opts, notices), question=q)
             Cancelled.raise_if_set(opts.cancel)
         stale = stale_notice(answer, info)
-        answer.notices = notices + answer.notices + ([stale] if stale else [])
-        if opts.standalone and opts.standalone != q:
-            answer.standalone_question = opts.standalone
-        answer.timings = {"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings
-        answer.retrieved = passages
-        return answer
+        return replace(
+            answer,
+            notices=notices + answer.notices + ([stale] if stale else []),
+            standalone_question=opts.standalone if opts.standalone != q else None,
+            timings={"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings,
+            retrieved=passages,
+        )
 
     def known_outlets(self) -> list[str]:
         return sorted({str(o) for o in self.store.outlet_names()})
 
     def _extractive(
-        self, q: str, info: QuestionInfo, passages: list[Passage], opts: AskOptions
+        self,
+        q: str,
+        info: QuestionInfo,
+        passages: list[Passage],
+        opts: AskOptions,
+        notices: list[str],
     ) -> Answer:
         index = self.store.bm25()
         idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
-        scored = extractive.score_sentences(info, passages, idf, self.embedder.embed_documents)
+        model = None if info.comparison else self.answer_model(notices)
+        # "model": the mean of the classic score and the model's ranks the sentences,
+        # and the classic threshold declines; "model-only": the model does both.
+        hybrid = model is not None and self.settings.answer_scorer == "model"
+        scored = extractive.score_sentences(
+            info,
+            passages,
+            idf,
+            self.embedder.embed_documents,
+            model.score if model else None,
+            q,
+            blend=float(model.config.get("blend", 0.0)) if model else 0.0,
+            hybrid=hybrid,
+        )
         where = " in the articles matching your filters" if opts.filters.active else ""
         s = self.settings
         threshold = s.min_relevance_comparison if info.comparison else s.min_relevance
-        if not scored or scored[0].score < threshold:
+        if model is not None and not hybrid:
+            best = scored[0].score if scored else 0.0
+            threshold = model.threshold
+        else:  # the classic decline: no sentence's classic score reaches the threshold
+            best = max((x.classic for x in scored), default=0.0)
+        if not scored or best < threshold:
             return Answer(
                 q,
                 f"{extractive.DECLINE}{where}: no indexed article answers this question.",
@@ -187,4 +227,29 @@ class Engine:
             )
         selected = extractive.select(scored, info, self.settings.answer_sentences)
         text, citations = extractive.compose(selected, q)
-        return Answer(q, text, False, "extractive", citations)
+        short = None
+        if model is not None:
+            sure = selected[0].model or 0.0  # the gate is on the model's own score
+            short = direct.direct_answer(q, info.yes_no, selected[0].text, sure, model)
+        if short is not None:
+            text = f"{direct.lead(short, citations[0])}\n{text}"
+        return Answer(q, text, False, "extractive", citations, direct=short)
+
+    def answer_model(self, notices: list[str]) -> AnswerModel | None:
+        """The answer model, or None for the classic scoring: when that is
+        chosen, or (with a notice) when the model cannot be loaded."""
+        if self.settings.answer_scorer == "classic":
+            return None
+        if self._answer_model is None:
+            try:
+                folder = self.settings.answer_model
+                self._answer_model = AnswerModel.load(folder) if folder else load_shipped()
+            except ModelError as e:
+                self._answer_model = e
+        if isinstance(self._answer_model, ModelError):
+            notices.append(
+                f"The answer model is unusable ({self._answer_model}); "
+                "answering with the classic scoring. Reinstall newsbot to restore it."
+            )
+            return None
+        return self._answer_model

@@ -432,6 +432,7 @@ class QuestionResult:
     seconds: float
     exact_citations: int = 0
     error: str | None = None
+    direct: str | None = None  # the answer's direct-answer line, if any
 
     @property
     def passed(self) -> bool:
@@ -529,6 +530,7 @@ def grade(
         seconds,
         exact_citations=len(citations) - len(problems),
         error=error,
+        direct=answer.get("direct_answer"),
     )
     m["pass_rate"] = float(result.passed)
     return result
@@ -858,7 +860,8 @@ def run_eval_command(
     fail_under: Sequence[str] = (),
     open_engine: Callable[[Settings], AbstractContextManager[EvalEngine]],
 ) -> int:
-    """``newsbot eval``. Returns the exit code: 1 when a --fail-under threshold is missed."""
+    """``newsbot eval``. Returns the exit code: 1 when a --fail-under threshold is
+    missed, or when a question that passed in the --baseline report fails now."""
     thresholds = parse_thresholds(fail_under)  # every input is checked before the slow part
     out, err = Console(), Console(stderr=True)
     records = load_qa(qa_file, warn=lambda msg: err.print(f"[yellow]warning:[/] {escape(msg)}"))
@@ -898,4 +901,11 @@ def run_eval_command(
     missed = failed_thresholds(data["summary"], thresholds)
     for line in missed:
         err.print(f"[red]fail-under:[/] {escape(line)}", highlight=False)
-    return 1 if missed else 0
+    regressed = bool(comparison and comparison.regressed)
+    if regressed and comparison:
+        err.print(
+            f"[red]regression:[/] {len(comparison.regressed)} question(s) that passed in the "
+            "baseline fail now",
+            highlight=False,
+        )
+    return 1 if missed or regressed else 0

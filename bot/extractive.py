@@ -32,6 +32,14 @@ MAX_EMBEDDED_COMPARISON = 32
 # many: a long question spends many words setting the scene, and no one sentence
 # repeats all of them (a 13-word quiz question otherwise scores as unanswerable).
 MAX_TERMS = 8
+# Sentences the answer model reads per question (after the same lexical pre-ranking);
+# it costs about 4 ms a sentence on one core.
+MAX_MODEL = 16
+MAX_MODEL_COMPARISON = 32
+
+# How the answer model (a cross-encoder) is called: the question, then
+# (sentence, sentence before, headline) per candidate; one score in 0..1 each.
+Rerank = Callable[[str, list[tuple[str, str, str]]], list[float]]
 
 SPEECH_VERBS = (
     "said|says|told|added|stated|claimed|acknowledged|warned|insisted|argued|noted|wrote|"
@@ -99,6 +107,9 @@ class Scored:
     lexical: float
     dense: float
     words: frozenset[str]  # the sentence's terms, computed once for scoring and selection
+    model: float | None = None  # the answer model's score, when it ran
+    before: str = ""  # the sentence before, in the same passage ("" for its first)
+    classic: float = 0.0  # the classic score (coverage and similarity, with the bonuses)
 
 
 def speaker_of(sentence: str) -> str | None:
@@ -117,17 +128,38 @@ def speaker_of(sentence: str) -> str | None:
     return None
 
 
-def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int, int, str]]:
-    """Unique sentences of the passages, with absolute offsets."""
+Candidate = tuple[Passage, int, int, str, str]  # passage, start, end, sentence, sentence before
+
+
+# "... he stated." / "said she": a quote whose speaker is only a pronoun.
+_PRONOUN_SPEAKER = re.compile(
+    rf"(?<![\w-])(?:(?:he|she)\s+(?:{SPEECH_VERBS})|(?:{SPEECH_VERBS})\s+(?:he|she))\b", re.I
+)
+
+
+def speaker_before(s: Scored) -> str | None:
+    """The speaker of a quote that names them only as "he" or "she", when the
+    sentence right before names them with a speech verb ("Zelensky said ...").
+    The caller quotes that sentence too, so the reader sees who it is."""
+    if not s.before or speaker_of(s.text) or not _PRONOUN_SPEAKER.search(s.text):
+        return None
+    return speaker_of(s.before)
+
+
+def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
+    """Unique sentences of the passages, with absolute offsets and the sentence
+    before them in the passage ("" for a passage's first)."""
     seen: set[tuple[str, int]] = set()
     out = []
     for p in passages:
+        before = ""
         for s, e in sentence_spans(p.text):
             key = (p.source, p.start + s)
-            if key in seen or len(p.text[s:e].split()) < 4:
-                continue
-            seen.add(key)
-            out.append((p, p.start + s, p.start + e, p.text[s:e]))
+            text = p.text[s:e]
+            if key not in seen and len(text.split()) >= 4:
+                seen.add(key)
+                out.append((p, p.start + s, p.start + e, text, before))
+            before = text
     return out
 
 
@@ -136,39 +168,66 @@ def score_sentences(
     passages: Sequence[Passage],
     idf: Callable[[str], float],
     embed: Callable[[list[str]], list[list[float]]] | None,
+    rerank: Rerank | None = None,
+    question: str = "",
+    blend: float = 0.0,
+    hybrid: bool = False,
 ) -> list[Scored]:
     """Score each sentence by question coverage (IDF-weighted, against at most
     ``MAX_TERMS`` words), embedding similarity, and agreement with the outlets
-    and months the question names."""
+    and months the question names.
+
+    With ``rerank`` (the answer model), the model's score replaces coverage and
+    similarity, and nothing is embedded; with ``blend`` > 0 the score is
+    ``(1 - blend) * model + blend * coverage``. With ``hybrid``, the sentences
+    are embedded as well and the score is the mean of the classic score and the
+    model's; ``Scored.classic`` keeps the classic one (for the classic decline).
+    The same bonuses are added to every score."""
     qterms = content_terms(info)
     cands = candidate_sentences(passages)
     if not cands or not qterms:
         return []
     total = sum(sorted((idf(t) for t in qterms), reverse=True)[:MAX_TERMS]) or 1.0
     words = {id(c): frozenset(terms(c[3])) for c in cands}
-    limit = MAX_EMBEDDED_COMPARISON if info.comparison else MAX_EMBEDDED
+    if rerank is not None:
+        limit = MAX_MODEL_COMPARISON if info.comparison else MAX_MODEL
+    else:
+        limit = MAX_EMBEDDED_COMPARISON if info.comparison else MAX_EMBEDDED
     if len(cands) > limit:  # embedding every sentence is the slow part: keep the likeliest
         order = {id(c): i for i, c in enumerate(cands)}
         cands.sort(key=lambda c: -sum(idf(t) for t in qterms & words[id(c)]))
         cands = sorted(cands[:limit], key=lambda c: order[id(c)])
     dense: list[float] = [0.0] * len(cands)
-    if embed is not None:
+    model: list[float | None] = [None] * len(cands)
+    if rerank is not None:
+        model = list(
+            rerank(question or info.content, [(c[3], c[4], c[0].title or "") for c in cands])
+        )
+    if embed is not None and (rerank is None or hybrid):
         vecs = embed([info.content] + [c[3] for c in cands])
         q = vecs[0]
         dense = [max(0.0, sum(a * b for a, b in zip(q, v, strict=True))) for v in vecs[1:]]
     rank = {p.chunk_id: r for r, p in enumerate(passages)}
     scored = []
-    for c, d in zip(cands, dense, strict=True):
-        p, s, e, text = c
+    for c, d, m in zip(cands, dense, model, strict=True):
+        p, s, e, text, before = c
         sterms = words[id(c)]
         lex = min(1.0, sum(idf(t) for t in qterms & sterms) / total)
-        score = 0.5 * lex + 0.5 * d if embed is not None else lex
-        score += 0.03 / (1 + rank.get(p.chunk_id, 0))
+        classic = 0.5 * lex + 0.5 * d if embed is not None else lex
+        if m is not None and hybrid:
+            score = 0.5 * classic + 0.5 * m
+        elif m is not None:  # the answer model, alone or blended with coverage
+            score = (1 - blend) * m + blend * lex
+        else:
+            score = classic
+        bonus = 0.03 / (1 + rank.get(p.chunk_id, 0))
         if p.outlet in info.outlets:
-            score += 0.05
+            bonus += 0.05
         if month_matches(p.published, info.months) or in_period(p.published, info.period):
-            score += 0.03
-        scored.append(Scored(p, s, e, text, score, lex, d, sterms))
+            bonus += 0.03
+        scored.append(
+            Scored(p, s, e, text, score + bonus, lex, d, sterms, m, before, classic + bonus)
+        )
     scored.sort(key=lambda x: -x.score)
     return scored
 
@@ -225,14 +284,28 @@ def states_it(question: str, info: QuestionInfo, scored: list[Scored]) -> bool:
 
 def select(scored: list[Scored], info: QuestionInfo, n: int) -> list[Scored]:
     """Greedy selection: the best sentence, then those that add question words
-    not yet covered; for comparisons, the best sentences of each outlet."""
+    not yet covered; for comparisons, the best sentences of each outlet.
+
+    Scored with the answer model, a fact question gets the sentence that
+    answers first, then only sentences rated nearly as high that add question
+    words the ones before lack."""
     if not scored:
         return []
     best = scored[0].score
     qterms = content_terms(info)
+    picked: list[Scored] = []
+    if scored[0].model is not None and not info.comparison:
+        # the answering sentence, then only sentences that add question words
+        picked, covered = [scored[0]], qterms & scored[0].words
+        for s in scored[1:8]:
+            if len(picked) >= n:
+                break
+            if s.score >= 0.6 * best and (qterms & s.words) - covered:
+                picked.append(s)
+                covered |= qterms & s.words
+        return picked
     if info.comparison:
         outlets = info.outlets or list(dict.fromkeys(s.passage.outlet for s in scored))
-        picked: list[Scored] = []
         for outlet in outlets[:4]:
             mine = [s for s in scored if s.passage.outlet == outlet and s.score >= 0.5 * best]
             picked.extend(_greedy(mine, qterms, 2))
@@ -279,11 +352,17 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
     for outlet, items in groups.items():
         for s in sorted(items, key=lambda x: (x.passage.source, x.start)):
             n = len(citations) + 1
-            citations.append(Citation.from_passage(n, s.passage, s.start, s.end, s.score))
             speaker = speaker_of(s.text)
+            start, quote = s.start, s.text
+            named_before = speaker_before(s)
+            rel = s.passage.text.rfind(s.before, 0, s.start - s.passage.start)
+            if named_before and rel >= 0:  # quote the sentence that names the speaker too
+                speaker, start = named_before, s.passage.start + rel
+                quote = s.passage.text[rel : s.end - s.passage.start]
+            citations.append(Citation.from_passage(n, s.passage, start, s.end, s.score))
             when = f" ({s.passage.published.isoformat()})" if s.passage.published else ""
             if speaker:
-                lines.append(f"{outlet}{when} [{n}] reports what {speaker} said: “{s.text}”")
+                lines.append(f"{outlet}{when} [{n}] reports what {speaker} said: “{quote}”")
             elif _QUOTE_CHARS.search(s.text):
                 lines.append(f"{outlet}{when} [{n}] reports, quoting a source: “{s.text}”")
             else:

@@ -43,7 +43,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import openai
@@ -500,12 +500,16 @@ def answer_with_llm(
     log.debug("LLM reply (%s): %s", reply.finish_reason, reply.text)
     text, cut = cut_unfinished(reply)
     answer = build_answer(question, check_reply(text, sources), sources, cut)
-    if len(sources) < len(passages):
-        answer.notices.append(
-            f"Only the first {len(sources)} of {len(passages)} passages fit the LLM's context."
-        )
-    answer.timings = {"generation": t1 - t0, "verification": time.perf_counter() - t1}
-    return answer
+    fit = (
+        []
+        if len(sources) == len(passages)
+        else [f"Only the first {len(sources)} of {len(passages)} passages fit the LLM's context."]
+    )
+    return replace(
+        answer,
+        notices=answer.notices + fit,
+        timings={"generation": t1 - t0, "verification": time.perf_counter() - t1},
+    )
 
 
 # --- follow-up questions ----------------------------------------------------------------

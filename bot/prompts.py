@@ -9,27 +9,15 @@ not when a user's question reaches it.
 
 from __future__ import annotations
 
-import importlib.util
 import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from index.bundled import bundled_dir
 from index.errors import ConfigError
 
-
-def _prompts_dir() -> Path:
-    """``prompts/`` of a source checkout (an editable install), else the copy a
-    regular install puts in site-packages as ``newsbot_prompts``."""
-    here = Path(__file__).resolve().parents[1] / "prompts"
-    if here.is_dir():
-        return here
-    spec = importlib.util.find_spec("newsbot_prompts")
-    places = list(spec.submodule_search_locations or []) if spec else []
-    return Path(places[0]) if places else here
-
-
-PROMPTS_DIR = _prompts_dir()
+PROMPTS_DIR = bundled_dir("prompts", "newsbot_prompts")
 USER_MARK = "=== user ==="
 
 PLACEHOLDERS: dict[str, frozenset[str]] = {

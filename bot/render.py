@@ -64,12 +64,20 @@ def sources_table(citations: list[Citation]) -> Table:
     return table
 
 
-def render_answer(console: Console, answer: Answer) -> None:
+def render_answer(console: Console, answer: Answer, notes: Console | None = None) -> None:
+    """The answer and its sources on ``console``; the search line and notices go to
+    ``notes`` when given (the CLI's stderr), else before the answer."""
     parts: list[Text | Table] = []
+    lines: list[Text] = []
     if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(Text(f"(searched for: {answer.standalone_question})", style="dim"))
+        lines.append(Text(f"(searched for: {answer.standalone_question})", style="dim"))
     for notice in answer.notices:
-        parts.append(Text(f"note: {notice}", style="yellow"))
+        lines.append(Text(f"note: {notice}", style="yellow"))
+    if notes is not None:
+        for line in lines:
+            notes.print(line)
+    else:
+        parts += lines
     parts.append(answer_text(answer))
     if answer.citations:
         parts.append(Text(""))
@@ -79,7 +87,8 @@ def render_answer(console: Console, answer: Answer) -> None:
 
 def render_ingest(console: Console, r: IngestReport) -> None:
     console.print(
-        f"Indexed {r.files} file(s) ({r.files_unchanged} unchanged), {r.articles} article(s) read, "
+        f"Indexed {r.files - r.files_skipped} file(s) ({r.files_unchanged} unchanged, "
+        f"{r.files_skipped} skipped), {r.articles} article(s) read, "
         f"{r.chunks_added} chunk(s) added, {r.chunks_removed} removed, in {r.seconds:.1f} s."
     )
     if r.skipped:

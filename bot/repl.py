@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import date
@@ -36,7 +37,7 @@ from index.settings import Settings
 from index.types import Filters, Passage
 
 from .conversation import Conversation
-from .engine import AskOptions, Engine, Mode, check_question
+from .engine import NO_LLM, AskOptions, Engine, Mode, check_question
 from .render import render_answer, short
 from .types import Answer, Citation
 
@@ -79,8 +80,8 @@ def run_cancellable(fn: Callable[[threading.Event], T], grace: float = STOP_GRAC
             future.set_exception(e)
 
     worker = threading.Thread(target=work, daemon=True, name=WORKER)
-    worker.start()
     try:
+        worker.start()  # inside: a Ctrl-C can land while start() waits for the thread
         while True:  # short waits, so Ctrl-C is seen promptly on every platform
             try:
                 return future.result(timeout=0.1)
@@ -335,14 +336,11 @@ class Repl:
                 self.say(f"Unknown mode {arg!r}: use one of {', '.join(MODES)}.", "yellow")
             self.say(f"Mode: {self.mode}.", "cyan")
             return
+        if mode == "llm" and not self.engine.settings.llm_configured:
+            self.say(f"{NO_LLM} Mode stays {self.mode}.", "yellow")
+            return
         self.mode = mode
         self.say(f"Mode: {self.mode}.", "cyan")
-        if mode == "llm" and not self.engine.settings.llm_configured:
-            self.say(
-                "No LLM is configured (OPENAI_BASE_URL or OPENAI_API_KEY): answers fall back "
-                "to extractive.",
-                "yellow",
-            )
 
     def cmd_outlets(self, arg: str) -> None:
         table = Table("outlet", "articles", header_style="bold", box=None)
@@ -404,14 +402,30 @@ def run_repl(
     output: Any = None,
     console: Console | None = None,
     close_engine: bool = True,
+    startup: Sequence[str] = (),
 ) -> None:
     """Chat until /quit or Ctrl-D. ``input``/``output`` are prompt_toolkit's
     (tests pass a pipe input and a ``DummyOutput``); ``close_engine=False``
-    leaves the engine ``open_engine`` returned open."""
+    leaves the engine ``open_engine`` returned open. ``startup`` holds commands run
+    first (``/outlet RT``: the start-up options of ``newsbot repl``)."""
     console = console or Console()
     engine = open_engine(settings)
+    if input is None and not sys.stdin.isatty():  # a pipe or a file: one question a line
+        try:
+            repl = Repl(engine, console)
+            for command in startup:
+                repl.handle(command)
+            for line in sys.stdin:
+                if line.strip() and not repl.handle(line.rstrip("\n")):
+                    break
+        finally:
+            if close_engine:
+                engine.close()
+        return
     try:
         repl = Repl(engine, console)
+        for command in startup:
+            repl.handle(command)
         session: PromptSession[str] = PromptSession(
             history=history_at(settings.index_dir / HISTORY_FILE),
             enable_history_search=True,  # Up searches by prefix; Ctrl-R searches back

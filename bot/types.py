@@ -45,8 +45,10 @@ class Citation:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
+    """One answer; built once by the engine, never patched afterwards."""
+
     question: str
     answer: str
     refused: bool
@@ -57,6 +59,9 @@ class Answer:
     sentences: list[dict[str, Any]] | None = None  # LLM mode: per-sentence verification
     timings: dict[str, float] = field(default_factory=dict)
     retrieved: list[Passage] = field(default_factory=list)  # not part of the JSON contract
+    # The short answer stated before the quotes ("Vladimir Medinsky", "Yes"), when
+    # the engine is sure of it; None otherwise.
+    direct: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ask --json`` contract (documented in the README)."""
@@ -65,6 +70,7 @@ class Answer:
             "answer": self.answer,
             "refused": self.refused,
             "mode": self.mode,
+            "direct_answer": self.direct,
             "citations": [asdict(c) for c in self.citations],
             "notices": self.notices,
             "timings_ms": {k: round(v * 1000, 1) for k, v in self.timings.items()},

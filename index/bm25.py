@@ -136,7 +136,11 @@ def build(chunks: Iterable[tuple[str, str, str, int]], generation: int) -> BM25I
         days.append(day)
         docs.append(array("i", [vocab.setdefault(t, len(vocab)) for t in terms(text) or ["\0"]]))
     retriever = bm25s.BM25()
-    retriever.index((docs, vocab), show_progress=False)
+    if not docs:  # an empty index (every file skipped): bm25s needs one document
+        vocab = {"\0": 0}
+        retriever.index(([array("i", [0])], vocab), show_progress=False)
+    else:
+        retriever.index((docs, vocab), show_progress=False)
     return BM25Index(
         retriever,
         ids,

@@ -251,6 +251,21 @@ def _pool(hidden: FloatArray, mask: npt.NDArray[np.int64], pooling: str) -> Floa
     return normalised
 
 
+def pad_batch(encodings: Sequence[Any], pad_id: int = 0) -> dict[str, npt.NDArray[np.int64]]:
+    """``tokenizers`` encodings as the padded ``input_ids``, ``attention_mask`` and
+    ``token_type_ids`` arrays a BERT-style ONNX model takes."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for row, enc in enumerate(encodings):
+        n = len(enc.ids)
+        ids[row, :n] = enc.ids
+        mask[row, :n] = enc.attention_mask
+        types[row, :n] = enc.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
 class OnnxEmbedder:
     """onnxruntime + ``tokenizers``: the same vectors as the torch backend, no torch."""
 
@@ -297,17 +312,8 @@ class OnnxEmbedder:
 
     def _run(self, encodings: Sequence[Any]) -> FloatArray:
         """Pad one batch of encodings, run the transformer, pool."""
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for row, enc in enumerate(encodings):
-            n = len(enc.ids)
-            ids[row, :n] = enc.ids
-            mask[row, :n] = enc.attention_mask
-            types[row, :n] = enc.type_ids
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        feed = {k: v for k, v in feed.items() if k in self._inputs}
+        feed = {k: v for k, v in pad_batch(encodings, self._pad_id).items() if k in self._inputs}
+        mask = feed["attention_mask"]
         try:
             (hidden,) = self._session.run([self._output], feed)
         except Exception as exc:

@@ -8,6 +8,7 @@
     ├── StoreLocked        another process holds the embedded index
     ├── QuestionError      an empty or oversized question
     ├── LLMError           the LLM endpoint failed (callers fall back to extractive)
+    ├── ModelError         a shipped model file is missing or corrupt (callers fall back)
     └── Cancelled          the user stopped the answer (Ctrl-C in the REPL); not a failure
 
 Third-party exceptions (chromadb, openai, ...) are translated into these at the
@@ -51,6 +52,10 @@ class QuestionError(NewsbotError):
 
 
 class LLMError(NewsbotError):
+    pass
+
+
+class ModelError(NewsbotError):
     pass
 
 

@@ -17,7 +17,16 @@ from pathlib import Path
 
 from .chunk import chunk_article
 from .embed import Embedder, load_embedder
-from .readers import CorpusFile, Skip, discover, manifest_entry, read_bytes, read_file
+from .readers import (
+    RECORD_SUFFIXES,
+    CorpusFile,
+    Skip,
+    discover,
+    manifest_entry,
+    read_bytes,
+    read_file,
+    suffix_of,
+)
 from .settings import Settings
 from .store import Store, wipe
 from .types import Article, Chunk, IngestReport
@@ -110,6 +119,18 @@ class Ingester:
             st = f.path.stat()
         except OSError as e:
             self.report.skipped.append((f.rel, f"unreadable ({e.strerror or e})"))
+            self.report.files_skipped += 1
+            return
+        limit = self.settings.max_article_mb * 1e6
+        if suffix_of(f.path) not in RECORD_SUFFIXES and st.st_size > limit:
+            self.report.skipped.append(
+                (
+                    f.rel,
+                    f"{st.st_size / 1e6:.1f} MB, over the {self.settings.max_article_mb:g} MB "
+                    "limit for one article (raise NEWSBOT_MAX_ARTICLE_MB to index it)",
+                )
+            )
+            self.report.files_skipped += 1
             return
         known = ledger.file(key)
         if known and known[1:] == (st.st_size, st.st_mtime_ns) and ledger.sources_of(key):
@@ -126,7 +147,13 @@ class Ingester:
             articles = read_file(f, raw, self.report.skipped)
         except Skip as e:
             self.report.skipped.append((f.rel, str(e)))
+            self.report.files_skipped += 1
             self._drop_sources(ledger.sources_of(key))
+            return
+        except (ValueError, TypeError, RecursionError, UnicodeError, OSError) as e:
+            # a reader's unforeseen failure on one bad file: name it, index the rest
+            self.report.skipped.append((f.rel, f"unreadable ({type(e).__name__}: {e})"))
+            self.report.files_skipped += 1
             return
         clash = self._clash(key, [a.source for a in articles])
         if clash:
@@ -138,6 +165,7 @@ class Ingester:
                     "them, or index them with separate --index-dir",
                 )
             )
+            self.report.files_skipped += 1
             return
         self.claimed |= {a.source: key for a in articles}
         current = set()

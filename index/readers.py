@@ -7,6 +7,7 @@ skipped with a reason; it never stops the rest of the corpus from loading.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import re
@@ -84,7 +85,10 @@ def outlet_from_url(url: str | None) -> str | None:
     """The outlet for a URL's domain: from the table, else the bare domain."""
     if not url:
         return None
-    host = (urlparse(url).hostname or "").lower().removeprefix("www.")
+    try:
+        host = (urlparse(url).hostname or "").lower().removeprefix("www.")
+    except ValueError:  # "http://[::1" and other malformed URLs
+        return None
     if not host:
         return None
     table = outlet_table()
@@ -122,8 +126,8 @@ def load_manifest(folder: Path) -> dict[str, dict[str, Any]]:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise CorpusError(f"{path}: not a valid manifest ({e})") from e
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # TOMLDecodeError is a ValueError
+        raise Skip(f"its folder's {MANIFEST_NAME} is not valid ({e})") from e
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
@@ -146,7 +150,10 @@ def _first(rec: dict[str, Any], names: tuple[str, ...]) -> Any:
 
 
 def _site(url: str | None) -> str | None:
-    host = urlparse(url).hostname if url else None
+    try:
+        host = urlparse(url).hostname if url else None
+    except ValueError:
+        return None
     return host.removeprefix("www.") if host else None
 
 
@@ -156,6 +163,8 @@ def make_article(source: str, text: str, meta: dict[str, Any]) -> Article:
     authors = meta.get("authors") or ()
     if isinstance(authors, str):
         authors = (authors,)
+    elif not isinstance(authors, list | tuple):  # "authors": 5 or true
+        authors = ()
     return Article(
         source=source,
         text=text,
@@ -175,6 +184,11 @@ def make_article(source: str, text: str, meta: dict[str, Any]) -> Article:
 def _decode(raw: bytes) -> str:
     if not raw.strip():
         raise Skip("empty file")
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Windows editors write these
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise Skip(f"not valid UTF-16 (byte {e.start})") from e
     if b"\x00" in raw[:8192]:
         raise Skip("binary file")
     try:
@@ -252,6 +266,8 @@ def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
             data = _valid_unicode(json.loads(text))
         except json.JSONDecodeError as e:
             raise Skip(f"invalid JSON at line {e.lineno}") from e
+        except (ValueError, RecursionError) as e:  # a 5,000-digit number, deep nesting
+            raise Skip(f"unreadable JSON ({type(e).__name__})") from e
         items = data if isinstance(data, list) else [data]
         yield from ((0, item) for item in items)
         return
@@ -259,7 +275,7 @@ def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
         if line.strip():
             try:
                 yield n, _valid_unicode(json.loads(line))
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # bad JSON, a 5,000-digit number, deep nesting
                 yield n, None
 
 

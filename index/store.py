@@ -17,8 +17,9 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,14 @@ class Store:
         self.writable = writable
         self._lock_file: Any = None
         self._bm25: bm25.BM25Index | None = None
-        fresh = self._check_dir()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fresh = self._check_dir()
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a file, a folder that can't be made, no permission
+            raise IndexNotReady(
+                f"Cannot use {self.dir} as an index folder ({e.strerror or e}). "
+                "Choose another --index-dir."
+            ) from None
         if fresh:
             self._write_marker({"format": FORMAT})
         if not settings.chroma_host:
@@ -141,7 +148,8 @@ class Store:
     def _lock(self) -> None:
         path = self.dir / "lock"
         self._lock_file = open(path, "a+")  # noqa: SIM115 - held for the store's lifetime
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        # A writer waits a little for another to finish; a reader is told at once.
+        deadline = time.monotonic() + (LOCK_WAIT_SECONDS if self.writable else 0.0)
         while True:
             try:
                 fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -317,7 +325,9 @@ class Store:
         """All chunks, ``page`` at a time (Chroma caps SQL variables per call)."""
         offset = 0
         while True:
-            got = self.collection.get(include=include, limit=page, offset=offset)
+            got = self._read(
+                partial(self.collection.get, include=include, limit=page, offset=offset)
+            )
             if not got["ids"]:
                 return
             yield dict(got)
@@ -356,14 +366,32 @@ class Store:
     def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
         if not ids:
             return {}
-        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        got = self._read(
+            lambda: self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        )
         return {
             cid: _passage(cid, doc, dict(meta))
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return int(self._read(self.collection.count))
+
+    def _read(self, call: Callable[[], Any]) -> Any:
+        """A Chroma read, its failures translated as a write's are: no chromadb
+        exception leaves index/."""
+        try:
+            return call()
+        except Exception as e:  # chromadb raises many types
+            if self.settings.chroma_host:
+                raise StoreUnavailable(
+                    f"Reading from the Chroma server at {self.settings.chroma_host}:"
+                    f"{self.settings.chroma_port} failed: {e}"
+                ) from e
+            raise IndexNotReady(
+                f"Reading the index at {self.dir} failed ({type(e).__name__}). "
+                f"{rebuild_hint(self.dir)}"
+            ) from e
 
     def articles(self) -> list[dict[str, Any]]:
         """One row per indexed article: provenance and chunk count."""

@@ -77,6 +77,7 @@ class Filters:
 class IngestReport:
     files: int = 0
     files_unchanged: int = 0
+    files_skipped: int = 0
     articles: int = 0
     chunks_added: int = 0
     chunks_removed: int = 0

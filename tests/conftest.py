@@ -4,6 +4,8 @@ model and a real embedded Chroma, in a temporary index directory."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,24 @@ SHARED = ROOT.parent / "shared"
 def make_settings(index_dir: Path, corpus: Path = CORPUS, **kw: object) -> Settings:
     # _env_file=None: tests never read a developer's .env
     return Settings(_env_file=None, index_dir=index_dir, corpus_dir=corpus, **kw)  # type: ignore[call-arg]
+
+
+def build_wheel(tmp_path: Path) -> Path:
+    """A wheel of the project, built from a copy of the checkout (pip builds in the
+    source tree), as a regular install would get it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for part in ("pyproject.toml", "README.md", "bot", "index", "prompts", "models", "corpus"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, src / part)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("newsbot-*.whl")
+    return wheel
 
 
 def same_up_to_float16(mine: list[tuple[str, float]], chromas: list[tuple[str, float]]) -> bool:

@@ -142,7 +142,9 @@ def test_cli_corrupt_index_says_how_to_rebuild(tmp_path: Path, corpus_copy: Path
 
 
 def test_cli_ask_json_contract(tmp_path: Path, corpus_copy: Path) -> None:
-    """On a fresh index directory, the first ask builds the index itself."""
+    """The ask --json contract, on an index built with ingest (the default index
+    builds itself on first use: test_cli.py)."""
+    assert run("--index-dir", str(tmp_path / "ix"), "ingest", str(corpus_copy))[0] == 0
     r = CliRunner().invoke(
         main,
         ["--index-dir", str(tmp_path / "ix"), "ask", "--json", "Who did Biden meet in Paris?"],
@@ -150,7 +152,7 @@ def test_cli_ask_json_contract(tmp_path: Path, corpus_copy: Path) -> None:
     )
     assert r.exit_code == 0, r.stderr
     j = json.loads(r.stdout)
-    assert {"question", "answer", "refused", "mode", "citations"} <= set(j)
+    assert {"question", "answer", "refused", "mode", "citations", "direct_answer"} <= set(j)
     assert j["mode"] == "extractive" and not j["refused"] and j["citations"]
     assert all(
         corpus_copy.joinpath(c["source"]).read_text()[c["start"] : c["end"]] == c["quote"]

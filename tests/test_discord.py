@@ -216,8 +216,14 @@ def test_reply_parts_puts_sources_on_the_last_piece() -> None:
 
 
 def test_answer_markdown_shows_the_search_and_notices() -> None:
-    a = Answer("What about it?", "It [1].", False, "extractive", notices=["Old @here news."])
-    a.standalone_question = "What about it? (Pokrovsk)"
+    a = Answer(
+        "What about it?",
+        "It [1].",
+        False,
+        "extractive",
+        notices=["Old @here news."],
+        standalone_question="What about it? (Pokrovsk)",
+    )
     text = answer_markdown(a)
     assert text.splitlines() == [
         "-# searched for: What about it? (Pokrovsk)",

@@ -526,7 +526,7 @@ def test_baseline_names_regressions_and_improvements(
     data["questions"].append({"id": "gone", "passed": True})
     base.write_text(json.dumps(data))
     code, out, _ = run_eval(baseline=base)
-    assert code == 0
+    assert code == 1  # a regression against the baseline fails the run
     assert "1 regressed, 1 improved" in out
     assert "regressed: crash (engine error: RuntimeError: the engine fell over)" in out
     assert "improved: good" in out and "no longer in the file: gone" in out

@@ -85,3 +85,37 @@ def test_comparison_questions_keep_a_wider_pool() -> None:
     extractive.score_sentences(info, [passage(_many_sentences())], lambda t: 1.0, embed)
     assert seen == [1 + extractive.MAX_EMBEDDED_COMPARISON]
     assert extractive.MAX_EMBEDDED_COMPARISON > extractive.MAX_EMBEDDED
+
+
+def _scored(text: str, before: str = "") -> extractive.Scored:
+    body = f"{before} {text}".strip()
+    p = passage(body)
+    start = body.index(text)
+    return extractive.Scored(
+        p, start, start + len(text), text, 0.9, 0.5, 0.5, frozenset(), None, before
+    )
+
+
+def test_a_pronoun_speaker_is_named_from_the_sentence_before_which_is_quoted_too() -> None:
+    s = _scored(
+        "“We do not play any cards,” he stated.",
+        "Zelensky said Ukraine would not give up any territory.",
+    )
+    text, (c,) = extractive.compose([s])
+    assert "reports what Zelensky said" in text
+    assert c.quote.startswith("Zelensky said") and c.quote.endswith("he stated.")
+    assert c.quote == s.passage.text[c.start - s.passage.start : c.end - s.passage.start]
+
+
+def test_a_quote_is_never_given_to_someone_the_article_does_not_name_as_its_speaker() -> None:
+    # the misattribution a user met: an unnamed official's words shown as Kirby's
+    official = _scored(
+        "A senior Pentagon official said the offensive had stalled.",
+        "John Kirby spoke to reporters on Monday.",
+    )
+    # a pronoun whose sentence before names nobody as speaking
+    nobody = _scored("“We will not comment,” he said.", "The Pentagon declined to give details.")
+    for s in (official, nobody):
+        text, (c,) = extractive.compose([s])
+        assert "Kirby said" not in text and "reports what" not in text
+        assert c.quote == s.text

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -21,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, make_settings
+from conftest import CORPUS, build_wheel, make_settings
 from llm_server import FakeLLM, StreamLog, free_port, llama_server, tokens
 
 from bot.engine import AskOptions, Engine
@@ -111,19 +108,7 @@ def test_prompt_files_load_and_fill_every_placeholder() -> None:
 
 def test_a_regular_install_ships_the_prompt_files(tmp_path: Path) -> None:
     """A wheel (not only an editable install) carries prompts/ as newsbot_prompts."""
-    root = Path(__file__).resolve().parents[1]
-    src = tmp_path / "src"  # pip builds in the source tree: build a copy, not the checkout
-    src.mkdir()
-    for part in ("pyproject.toml", "README.md", "bot", "index", "prompts"):
-        copy = shutil.copytree if (root / part).is_dir() else shutil.copy
-        copy(root / part, src / part)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["-w", str(tmp_path), str(src)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("newsbot-*.whl")
+    wheel = build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"newsbot_prompts/{n}.txt" for n in PLACEHOLDERS} <= names
 

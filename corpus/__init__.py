@@ -1,0 +1,1 @@
+"""The bundled seed corpus (installed as ``newsbot_corpus``): the default corpus."""
