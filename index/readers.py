@@ -326,7 +326,13 @@ def read_file(f: CorpusFile, raw: bytes, skipped: list[tuple[str, str]]) -> list
 
 def text_of(corpus_root: Path, source: str) -> str:
     """The exact text that a citation's offsets index, for checking quotes."""
-    rel, _, rid = source.partition("#")
+    # FILE or FILE#ID (a record); FILE and ID may both hold a '#': the file is the
+    # shortest prefix that names one.
+    rel, rid = source, ""
+    for i, ch in enumerate(source):
+        if ch == "#" and (corpus_root / source[:i]).is_file():
+            rel, rid = source[:i], source[i + 1 :]
+            break
     f = CorpusFile((corpus_root / rel).resolve(), rel)
     arts = read_file(f, read_bytes(f.path), [])
     for a in arts:

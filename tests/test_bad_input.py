@@ -30,3 +30,14 @@ def test_malformed_records_and_files_are_skipped_and_named(tmp_path: Path) -> No
     assert "4 article(s) read" in r.stderr  # a, b and d from a.jsonl, and good.txt
     r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "ix"), "sources", "--json"])
     assert {"a.jsonl#a", "a.jsonl#b", "a.jsonl#d", "good.txt"} <= set(r.stdout.split('"'))
+
+
+def test_a_hash_in_a_file_name_still_gives_the_cited_text(tmp_path: Path) -> None:
+    from index.readers import text_of
+
+    c = tmp_path / "c"
+    (c / "x#1").mkdir(parents=True)
+    (c / "x#1" / "a#b.txt").write_text("The harbour reopened on Monday. Ships were waiting.")
+    (c / "r#s.jsonl").write_text('{"id":"k#1","text":"The mayor spoke. She praised the plan."}\n')
+    assert text_of(c, "x#1/a#b.txt").startswith("The harbour")
+    assert text_of(c, "r#s.jsonl#k#1").startswith("The mayor")
