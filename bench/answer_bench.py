@@ -41,16 +41,12 @@ def main() -> None:
         ix = args.keep / w / "ix"
         base = Settings(_env_file=None, index_dir=ix)  # type: ignore[call-arg]
         with Engine.open(base) as eng:
-            engines = {
-                "classic": eng,
-                **{
-                    name: Engine(
-                        base.model_copy(update={"answer_scorer": name}), eng.store, eng.embedder
-                    )
-                    for name in ("model", "model-only")
-                },
+            engines = {  # one store and embedder, three scorers
+                name: Engine(
+                    base.model_copy(update={"answer_scorer": name}), eng.store, eng.embedder
+                )
+                for name in times
             }
-            eng.settings = base.model_copy(update={"answer_scorer": "classic"})
             for q in (q for q in qs if q["week"] == w):
                 for name, e in engines.items():
                     a = e.ask(

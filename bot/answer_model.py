@@ -36,7 +36,14 @@ class AnswerModel:
         self._session = session
         self._tokenizer = tokenizer
         self._inputs = {i.name for i in session.get_inputs()}
-        self.threshold = float(config.get("threshold", 0.5))
+        try:  # read once here: a config with non-numbers is a ModelError at load
+            self.threshold = float(config.get("threshold", 0.5))
+            self.blend = float(config.get("blend", 0.0))
+            self.direct_threshold = float(config.get("direct_threshold", 1.01))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                f"{folder / 'config.json'} holds a value that is not a number"
+            ) from exc
         self.config = config
 
     @classmethod

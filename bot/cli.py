@@ -157,16 +157,12 @@ index_dir_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version("newsbot"), "--version", prog_name="newsbot")
-@click.option(
-    "--index-dir", type=click.Path(path_type=Path), help="Index directory (NEWSBOT_INDEX_DIR)."
-)
+@index_dir_option
 @click.pass_context
-def main(ctx: click.Context, index_dir: Path | None) -> None:
+def main(ctx: click.Context) -> None:
     """Answer questions about news articles, citing the exact words of each outlet."""
-    settings = load_settings()
-    if index_dir is not None:
-        settings = settings.model_copy(update={"index_dir": index_dir})
-    ctx.obj = settings
+    if ctx.obj is None:  # --index-dir, when given, has loaded the settings already
+        ctx.obj = load_settings()
 
 
 @main.command()

@@ -10,7 +10,7 @@ direct answer is worse than no direct answer.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from index.text import terms
 
@@ -142,17 +142,14 @@ def yes_no(question: str, sentence: str) -> Literal["Yes", "No"] | None:
 UNSETTLED = "The corpus doesn't settle it"
 
 
-class _Scorer(Protocol):
-    config: dict[str, Any]
-
-
 def direct_answer(
-    question: str, is_yes_no: bool, sentence: str, score: float, model: _Scorer
+    question: str, is_yes_no: bool, sentence: str, score: float, gate: float
 ) -> str | None:
-    """The short answer for ``question`` from its chosen ``sentence`` (which the
-    answer model scored ``score``), or None. A yes/no question always gets one:
-    Yes, No, or that the corpus doesn't settle it."""
-    sure = score >= float(model.config.get("direct_threshold", 1.01))
+    """The short answer for ``question`` from its chosen ``sentence``, which the
+    answer model scored ``score``; only at or above ``gate`` (the model's
+    ``direct_threshold``) is it sure. A yes/no question always gets one: Yes, No,
+    or that the corpus doesn't settle it."""
+    sure = score >= gate
     if is_yes_no:
         verdict = yes_no(question, sentence) if sure else None
         return verdict or UNSETTLED

@@ -200,7 +200,7 @@ class Engine:
             self.embedder.embed_documents,
             model.score if model else None,
             q,
-            blend=float(model.config.get("blend", 0.0)) if model else 0.0,
+            blend=model.blend if model else 0.0,
             hybrid=hybrid,
         )
         where = " in the articles matching your filters" if opts.filters.active else ""
@@ -229,8 +229,10 @@ class Engine:
         text, citations = extractive.compose(selected, q)
         short = None
         if model is not None:
-            sure = selected[0].model or 0.0  # the gate is on the model's own score
-            short = direct.direct_answer(q, info.yes_no, selected[0].text, sure, model)
+            first = selected[0]  # the gate is on the model's own score
+            short = direct.direct_answer(
+                q, info.yes_no, first.text, first.model or 0.0, model.direct_threshold
+            )
         if short is not None:
             text = f"{direct.lead(short, citations[0])}\n{text}"
         return Answer(q, text, False, "extractive", citations, direct=short)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
 from index.sentences import sentence_spans
@@ -163,6 +163,16 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
     return out
 
 
+def coverage_total(qterms: set[str], idf: Callable[[str], float]) -> float:
+    """What full coverage of a question weighs: its ``MAX_TERMS`` most informative words."""
+    return sum(sorted((idf(t) for t in qterms), reverse=True)[:MAX_TERMS]) or 1.0
+
+
+def overlap(qterms: set[str], words: Set[str], idf: Callable[[str], float]) -> float:
+    """The IDF weight of the question words a sentence holds (the pre-ranking key)."""
+    return sum(idf(t) for t in qterms & words)
+
+
 def score_sentences(
     info: QuestionInfo,
     passages: Sequence[Passage],
@@ -187,7 +197,7 @@ def score_sentences(
     cands = candidate_sentences(passages)
     if not cands or not qterms:
         return []
-    total = sum(sorted((idf(t) for t in qterms), reverse=True)[:MAX_TERMS]) or 1.0
+    total = coverage_total(qterms, idf)
     words = {id(c): frozenset(terms(c[3])) for c in cands}
     if rerank is not None:
         limit = MAX_MODEL_COMPARISON if info.comparison else MAX_MODEL
@@ -195,7 +205,7 @@ def score_sentences(
         limit = MAX_EMBEDDED_COMPARISON if info.comparison else MAX_EMBEDDED
     if len(cands) > limit:  # embedding every sentence is the slow part: keep the likeliest
         order = {id(c): i for i, c in enumerate(cands)}
-        cands.sort(key=lambda c: -sum(idf(t) for t in qterms & words[id(c)]))
+        cands.sort(key=lambda c: -overlap(qterms, words[id(c)], idf))
         cands = sorted(cands[:limit], key=lambda c: order[id(c)])
     dense: list[float] = [0.0] * len(cands)
     model: list[float | None] = [None] * len(cands)
@@ -212,7 +222,7 @@ def score_sentences(
     for c, d, m in zip(cands, dense, model, strict=True):
         p, s, e, text, before = c
         sterms = words[id(c)]
-        lex = min(1.0, sum(idf(t) for t in qterms & sterms) / total)
+        lex = min(1.0, overlap(qterms, sterms, idf) / total)
         classic = 0.5 * lex + 0.5 * d if embed is not None else lex
         if m is not None and hybrid:
             score = 0.5 * classic + 0.5 * m
@@ -355,10 +365,11 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
             speaker = speaker_of(s.text)
             start, quote = s.start, s.text
             named_before = speaker_before(s)
-            rel = s.passage.text.rfind(s.before, 0, s.start - s.passage.start)
-            if named_before and rel >= 0:  # quote the sentence that names the speaker too
-                speaker, start = named_before, s.passage.start + rel
-                quote = s.passage.text[rel : s.end - s.passage.start]
+            if named_before:  # quote the sentence that names the speaker too
+                rel = s.passage.text.rfind(s.before, 0, s.start - s.passage.start)
+                if rel >= 0:
+                    speaker, start = named_before, s.passage.start + rel
+                    quote = s.passage.text[rel : s.end - s.passage.start]
             citations.append(Citation.from_passage(n, s.passage, start, s.end, s.score))
             when = f" ({s.passage.published.isoformat()})" if s.passage.published else ""
             if speaker:

@@ -284,8 +284,8 @@ def evaluate(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         held = held[:1]
     answerable: list[tuple[str, Scoredq]] = []
     latency: list[float] = []
-    for w in held:
-        week = data.Week(by_week[w])
+    built = {w: data.Week(by_week[w]) for w in held}  # each held-out week indexed once
+    for w, week in built.items():
         for q in [q for q in questions if q["week"] == w][: 30 if args.tiny else None]:
             t0 = time.perf_counter()
             got = _score_question(model, week, q["question"], str(q["answer"]))
@@ -293,8 +293,8 @@ def evaluate(out: Path, args: argparse.Namespace) -> dict[str, Any]:
                 latency.append((time.perf_counter() - t0) / len(got[0]))
                 answerable.append((q["question"], got))
     unans = []
-    for question, week_id in _unanswerable_weeks(held, by_week, questions, args.seed):
-        got = _score_question(model, week_id, question, None)
+    for question, week in _unanswerable_weeks(built, questions, args.seed):
+        got = _score_question(model, week, question, None)
         if got:
             unans.append(got)
 
@@ -364,8 +364,7 @@ def evaluate(out: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _unanswerable_weeks(
-    held: list[str],
-    by_week: dict[str, list[dict]],  # type: ignore[type-arg]
+    weeks: dict[str, data.Week],
     questions: list[dict],  # type: ignore[type-arg]
     seed: int,
 ) -> list[tuple[str, data.Week]]:
@@ -373,8 +372,7 @@ def _unanswerable_weeks(
     contain their answer (data of our own making, for the decline threshold)."""
     rng = random.Random(seed)
     out = []
-    for w in held:
-        week = data.Week(by_week[w])
+    for w, week in weeks.items():
         others = [q for q in questions if q["week"] != w]
         picked = 0
         for q in rng.sample(others, min(len(others), 40)):
@@ -411,10 +409,11 @@ def write_card(out: Path, work: Path, scores: dict[str, Any]) -> None:
         "overlap rule, the cap on positives and the left-out paraphrases reduce it, and the "
         "decline threshold and the direct answer's gate are chosen on held-out weeks, so "
         "what the noise costs is measured rather than assumed.",
-        "- Use in newsbot: the engine keeps the 16 sentences that cover the question best "
-        "and ranks them by the mean of this model's score and the classic score "
-        "(NEWSBOT_ANSWER_SCORER=model, the default); model-only ranks by "
-        "(1 - blend) * model + blend * coverage and declines under `threshold`.",
+        "- Use in newsbot (not the default, which stays NEWSBOT_ANSWER_SCORER=classic: "
+        "see bench/RESULTS.md): the engine keeps the 16 sentences that cover the question "
+        "best; NEWSBOT_ANSWER_SCORER=model ranks them by the mean of this model's score and "
+        "the classic score, model-only by (1 - blend) * model + blend * coverage, declining "
+        "under `threshold`.",
         "- Known weakness: on the held-out weeks the model alone picks an answering sentence "
         "3 points more often than question coverage, and no score gives direct answers at "
         "92% precision, so `direct_threshold` is above 1 and fact questions get no direct "

@@ -105,20 +105,18 @@ class Week:
                 prev = sent
 
     def ranked(self, question: str) -> list[tuple[tuple[str, str, str], float]]:
-        """The question's candidate sentences with their question coverage (as
-        ``bot.extractive`` computes it), most covered first: the order in which
-        the engine keeps its ``MAX_MODEL`` sentences for the model."""
-        from bot.extractive import MAX_TERMS, content_terms, idf_from_counts
+        """The question's candidate sentences with their question coverage,
+        in the engine's pre-ranking order (``bot.extractive``): the first
+        ``MAX_MODEL`` are what the engine shows the model."""
+        from bot.extractive import content_terms, coverage_total, idf_from_counts, overlap
         from bot.query import analyse
 
         qterms = content_terms(analyse(question, []))
         idf = idf_from_counts(self.index.doc_freq, max(1, len(self.index.ids)))
-        total = sum(sorted((idf(t) for t in qterms), reverse=True)[:MAX_TERMS]) or 1.0
-        out = [
-            (c, min(1.0, sum(idf(t) for t in qterms & set(terms(c[0]))) / total))
-            for c in self.sentences(question)
-        ]
-        return sorted(out, key=lambda x: -x[1])
+        total = coverage_total(qterms, idf)
+        weighed = [(c, overlap(qterms, set(terms(c[0])), idf)) for c in self.sentences(question)]
+        weighed.sort(key=lambda x: -x[1])
+        return [(c, min(1.0, w / total)) for c, w in weighed]
 
     def contains(self, answer: str) -> bool:
         a = _norm(answer)
