@@ -256,3 +256,12 @@ def test_the_installed_command_works_from_any_folder(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "[1]" in r.stdout and (home / "index" / "newsbot-index.json").exists()
     assert not any(elsewhere.iterdir())
+
+
+def test_ingest_prints_progress_lines_when_not_on_a_terminal_and_no_args_prints_help(
+    tmp_path: Path,
+) -> None:
+    code, _, err = run("--index-dir", str(tmp_path / "ix"), "ingest", str(CORPUS))
+    assert code == 0 and "indexing: files 0/5" in err  # a plain line, not a bar
+    r = CliRunner().invoke(main, [])
+    assert "Usage: " in r.output and "Commands:" in r.output and "ask" in r.output
