@@ -7,8 +7,6 @@ importing this module also puts the project root there.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,7 +33,7 @@ Page = tuple[Sequence[str], Sequence[str], Sequence[dict[str, Any]], Any]
 def write_index(source: Path, marker: dict[str, Any], pages: Iterable[Page], dest: Path) -> None:
     """A newsbot index at ``dest`` holding ``pages`` of chunks taken from the index at
     ``source`` (its ``marker``), with their stored vectors: nothing is embedded again.
-    Its BM25 index is rebuilt and the source's ONNX export linked in, as an ingest would."""
+    Its BM25 index is rebuilt, as an ingest would."""
     from index.settings import Settings
     from index.store import Store
 
@@ -52,8 +50,3 @@ def write_index(source: Path, marker: dict[str, Any], pages: Iterable[Page], des
                 )
         out.ledger.bump_generation()
         out.rebuild_bm25()
-    for export in source.glob("embed-*.onnx"):  # 90 MB each: link rather than copy
-        try:
-            os.link(export, dest / export.name)
-        except OSError:
-            shutil.copy(export, dest / export.name)

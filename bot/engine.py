@@ -101,9 +101,7 @@ class Engine:
     def open(cls, settings: Settings) -> Engine:
         store = Store(settings)
         try:
-            embedder = load_embedder(
-                settings.embed_model, cache_dir=store.dir, model_cache=settings.model_cache
-            )
+            embedder = load_embedder(settings.embed_model)
         except Exception:
             store.close()
             raise

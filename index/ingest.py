@@ -81,10 +81,7 @@ class Ingester:
     def embedder(self) -> Embedder:
         if self._embedder is None:  # loaded only when something needs embedding
             self._embedder = load_embedder(
-                self.settings.embed_model,
-                cache_dir=self.store.dir,
-                batch_size=self.settings.embed_batch_size,
-                model_cache=self.settings.model_cache,
+                self.settings.embed_model, batch_size=self.settings.embed_batch_size
             )
             self.store.write_marker(self._embedder.name, self._embedder.dim)
         return self._embedder
@@ -210,11 +207,13 @@ class Ingester:
         b, self.batch = self.batch, _Batch()
         ledger = self.store.ledger
         if b.chunks:
+            # Embedded first: a model that does not match the index fails before
+            # anything is forgotten or deleted.
+            vectors = self.embedder.embed_documents([embed_text(c) for c in b.chunks])
             sources = [s[0] for s in b.sources]
             self.report.chunks_removed += ledger.chunks_of(sources)
             ledger.forget_sources(sources)
             self.store.delete_sources(sources)  # partial chunks of a killed run go first
-            vectors = self.embedder.embed_documents([embed_text(c) for c in b.chunks])
             self.store.add(b.chunks, vectors)
             ledger.set_sources(b.sources)
             self.report.chunks_added += len(b.chunks)

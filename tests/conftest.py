@@ -55,18 +55,6 @@ def same_up_to_float16(mine: list[tuple[str, float]], chromas: list[tuple[str, f
     )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The per-user ONNX export cache (NEWSBOT_MODEL_CACHE), in a temporary folder: tests
-    never read or write ~/.cache. It is set in the environment, so every Settings and
-    every child process sees it: the session's first ingest or export builds the export
-    there, and each later index directory gets a hard link instead of exporting again."""
-    path = tmp_path_factory.mktemp("model-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NEWSBOT_MODEL_CACHE", str(path))
-        yield path
-
-
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("seed-index")

