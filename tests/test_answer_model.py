@@ -226,16 +226,21 @@ def test_direct_answer_extraction_is_conservative() -> None:
     assert direct.yes_no("Didn't the council approve it?", "It approved it.") is None
 
 
-def test_the_shipped_model_loads_and_scores_from_a_wheel_install(tmp_path: Path) -> None:
+def test_the_shipped_models_load_and_run_from_a_wheel_install(tmp_path: Path) -> None:
+    """Both shipped models (answer and embedding) are in the wheel and work from it."""
     wheel = build_wheel(tmp_path)
-    assert "newsbot_models/answer/model.onnx" in zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(wheel).namelist()
+    for model in ("answer", "embed"):
+        for name in ("model.onnx", "tokenizer.json", "config.json", "MODEL_CARD.md"):
+            assert f"newsbot_models/{model}/{name}" in names
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     probe = (
-        "import index.models, bot.answer_model as m;"
+        "import index.models, index.embed, bot.answer_model as m;"
         "print(index.models.models_dir());"
         "s = m.AnswerModel.load().score('Who won?', [('Ann Lee won the race.', '', '')]);"
-        "print(len(s))"
+        "v = index.embed.load_embedder().embed_query('Who won?');"
+        "print(len(s) + len(v))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -245,7 +250,7 @@ def test_the_shipped_model_loads_and_scores_from_a_wheel_install(tmp_path: Path)
         text=True,
         check=True,
     ).stdout.split()
-    assert out[0].startswith(str(target)) and out[1] == "1"
+    assert out[0].startswith(str(target)) and out[1] == "385"
 
 
 @pytest.mark.skipif(

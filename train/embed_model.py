@@ -198,13 +198,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--scores",
         type=Path,
-        help="a Markdown file with the variant comparison, copied into the model card",
+        default=ROOT / "train" / "embed_model_scores.md",
+        help="a Markdown file with the variant comparison, copied into the model card "
+        "(default: train/embed_model_scores.md, from bench/embed_variants.py)",
     )
     args = ap.parse_args(argv)
     base = base_model_dir()
-    scores = (
-        args.scores.read_text() if args.scores else "See bench/RESULTS.md (embedding variants)."
-    )
+    scores = args.scores.read_text() if args.scores.is_file() else "See bench/RESULTS.md."
     with tempfile.TemporaryDirectory(prefix="newsbot-export-") as tmp:
         fp32 = Path(tmp) / "model-fp32.onnx"
         export_fp32(base, fp32)
