@@ -5,6 +5,8 @@ Sentences from the top passages are scored by how much of the question they
 cover (IDF-weighted words) and by embedding similarity. A question whose best
 sentence scores under the threshold is declined. Quoted speech is reported as
 the outlet reporting what a person said, never as the outlet's own claim.
+Sentences that instruct an AI ("Ignore previous instructions ...") are not
+evidence and are never quoted (``bot.injection``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from index.sentences import sentence_spans
 from index.text import terms
 from index.types import Passage
 
+from .injection import is_instruction
 from .query import META_WORDS, MONTHS, QuestionInfo, in_period, month_matches
 from .types import Citation
 
@@ -148,7 +151,11 @@ def speaker_before(s: Scored) -> str | None:
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
     """Unique sentences of the passages, with absolute offsets and the sentence
-    before them in the passage ("" for a passage's first)."""
+    before them in the passage ("" for a passage's first).
+
+    A sentence that instructs an AI instead of reporting (``is_instruction``)
+    is not a candidate, nor the "sentence before" of the next one: it is never
+    quoted as what an outlet reports."""
     seen: set[tuple[str, int]] = set()
     out = []
     for p in passages:
@@ -156,6 +163,9 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
         for s, e in sentence_spans(p.text):
             key = (p.source, p.start + s)
             text = p.text[s:e]
+            if is_instruction(text):
+                before = ""
+                continue
             if key not in seen and len(text.split()) >= 4:
                 seen.add(key)
                 out.append((p, p.start + s, p.start + e, text, before))
