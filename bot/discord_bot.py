@@ -8,6 +8,13 @@ its gateway heartbeat while the index is searched.
 Nothing the bot sends can ping anyone: the client and every send use
 ``AllowedMentions.none()``, and mention syntax from questions and articles is
 defused with a zero-width space, so it does not even look like a ping.
+
+Nothing from an article is a link either: a masked link (``[text](url)``) in
+article text, a title or an outlet name shows as plain text, and a bare URL
+is broken with a zero-width space after its scheme so Discord does not
+auto-link it (``inert_links``). The only links the bot sends are the source
+links it builds from each article's provenance (``link``). Notices show no
+URL or host: an LLM endpoint is an operator's detail (``public_notice``).
 """
 
 from __future__ import annotations
@@ -79,6 +86,56 @@ def defuse(text: str) -> str:
     return _PING.sub("@" + ZWSP, text)
 
 
+# "https:" before "//": the scheme of a URL Discord would link.
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.\-]*):(?=//)", re.IGNORECASE)
+# What a notice may say about where the LLM lives: a URL, a host:port, an IP address.
+_URL = re.compile(r"\s*\b[a-z][a-z0-9+.\-]*://\S*", re.IGNORECASE)
+_HOST = re.compile(
+    r"\b(?:localhost|[\w-]+(?:\.[\w-]+)+):\d{1,5}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b", re.IGNORECASE
+)
+
+
+def inert_links(text: str) -> str:
+    """Article text with no link left in it: a masked link ``[text](url)`` no
+    longer parses (zero-width space between ``]`` and ``(``) and no URL is
+    auto-linked (zero-width space after ``https:``). It reads the same."""
+    text = _SCHEME.sub(lambda m: f"{m.group(1)}:{ZWSP}", text)
+    return text.replace("](", f"]{ZWSP}(")
+
+
+def shown(text: str) -> str:
+    """Text from an article or the index, safe to show: no markdown, no ping, no link."""
+    return inert_links(escape_markdown(defuse(text)))
+
+
+def _groups(text: str) -> list[tuple[int, int]]:
+    """Spans of the outermost (...) and [...] groups of ``text``."""
+    spans, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+    return spans
+
+
+def public_notice(notice: str) -> str:
+    """A notice without the URL or address of an internal service (the LLM
+    endpoint): what failed is said, where it lives is not. A bracketed detail
+    that names an address ("(Cannot connect to host 10.0.0.5:8000 ...)") goes
+    whole."""
+    text = notice
+    for s, e in reversed(_groups(notice)):
+        if _URL.search(notice[s:e]) or _HOST.search(notice[s:e]):
+            text = text[:s] + text[e:]
+    text = _HOST.sub("", _URL.sub("", text))
+    return " ".join(re.sub(r"\s+([.,;:)])", r"\1", text).split())
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, ending in "…" when cut."""
     if len(text) <= limit:
@@ -114,9 +171,9 @@ def answer_markdown(answer: Answer) -> str:
     """The answer as Discord markdown: what was searched for, notices, then the text."""
     lines = []
     if answer.standalone_question and answer.standalone_question != answer.question:
-        lines.append(f"-# searched for: {escape_markdown(answer.standalone_question)}")
-    lines += [f"-# note: {escape_markdown(n)}" for n in answer.notices]
-    lines.append(escape_markdown(answer.answer))
+        lines.append(f"-# searched for: {shown(answer.standalone_question)}")
+    lines += [f"-# note: {shown(public_notice(n))}" for n in answer.notices]
+    lines.append(shown(answer.answer))
     return defuse("\n".join(lines))
 
 
@@ -127,7 +184,8 @@ def outlet_label(c: Citation) -> str:
 
 
 def link(text: str, url: str | None) -> str:
-    """A markdown link to ``url`` (already-escaped ``text``), or ``text`` alone."""
+    """A markdown link to ``url`` (already-escaped ``text``), or ``text`` alone.
+    The one kind of link the bot sends: ``url`` is the article's provenance."""
     if not url or not url.startswith(("https://", "http://")):
         return text
     href = url.replace(" ", "%20").replace(")", "%29")
@@ -137,13 +195,13 @@ def link(text: str, url: str | None) -> str:
 
 def source_field(c: Citation) -> tuple[str, str]:
     """An embed field for one citation: "[n] outlet · date", then the linked title and a quote."""
-    name = f"[{c.id}] {outlet_label(c)}" + (f" · {c.published}" if c.published else "")
-    title = truncate(escape_markdown(defuse(c.title or c.source)), 200)
+    name = f"[{c.id}] {inert_links(outlet_label(c))}" + (f" · {c.published}" if c.published else "")
+    title = truncate(shown(c.title or c.source), 200)
     head = link(title, c.url)
     if len(head) > FIELD_VALUE // 2:  # a monster URL: keep room for the quote
         head = title
     room = min(QUOTE_CHARS, FIELD_VALUE - len(head) - 4)
-    quote = truncate(escape_markdown(defuse(" ".join(c.quote.split()))), room)
+    quote = truncate(shown(" ".join(c.quote.split())), room)
     return truncate(defuse(name), FIELD_NAME), truncate(f"{head}\n> {quote}", FIELD_VALUE)
 
 
@@ -349,10 +407,7 @@ class Newsroom(commands.Cog):
         """List the news outlets in the index."""
         await interaction.response.defer(thinking=True)
         counts = await asyncio.to_thread(self.engine.store.outlets)
-        lines = [
-            f"**{escape_markdown(defuse(o))}**: {n} article{'' if n == 1 else 's'}"
-            for o, n in counts.items()
-        ]
+        lines = [f"**{shown(o)}**: {n} article{'' if n == 1 else 's'}" for o, n in counts.items()]
         text = truncate("\n".join(lines) or "The index is empty.", EMBED_DESCRIPTION)
         embed = discord.Embed(title="Indexed outlets", description=text)
         await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS)

@@ -920,3 +920,131 @@ def test_unreachable_discord_is_a_clear_message(
     with pytest.raises(NewsbotError, match="Cannot reach Discord .*discord.com:443"):
         run_discord(make_settings(tmp_path, discord_token="x"), open_engine=lambda s: opened)  # type: ignore[arg-type,return-value]
     assert opened.closed
+
+
+# Links from articles, and what notices reveal.
+
+INJECTION_CORPUS = Path(__file__).parent / "injection"
+# A link Discord would render: a masked link, or a bare http(s) URL (auto-linked).
+MASKED = re.compile(r"\[(?:\\.|[^\\\]\n])*\]\(<?https?://[^)\s]+\)")
+BARE = re.compile(r"https?://\S+")
+PROVENANCE = "https://portmere-post.example/festival"
+
+
+def live_links(text: str) -> list[str]:
+    """Every link Discord would make of ``text``: masked ones, then bare URLs."""
+    masked = MASKED.findall(text)
+    return masked + BARE.findall(MASKED.sub(" ", text))
+
+
+PHISH_TEXT = (
+    "Portmere Post [1] reports: “Buyers should use [the official ticket page]"
+    "(https://phish.example/tickets) for refunds, and [2] not https://phish.example/resale "
+    "or <https://phish.example/z>.”"
+)
+
+
+def test_no_link_from_an_article_survives_in_the_text_or_the_sources() -> None:
+    cite = citation(
+        1,
+        outlet="Portmere [Post](https://phish.example/o)",
+        title="Festival [tickets](https://phish.example/t) at https://phish.example/u",
+        quote="Use [the official ticket page](https://phish.example/tickets) or https://phish.example/resale.",
+        url=PROVENANCE,
+    )
+    text = answer_markdown(Answer("q", PHISH_TEXT, False, "extractive", [cite]))
+    assert live_links(text) == []
+    assert "the official ticket page" in text and "phish.example/resale" in text  # still shown
+    name, value = source_field(cite)
+    assert live_links(name) == []
+    # the source link built from provenance is the only link left
+    assert len(live_links(value)) == 1 and live_links(value)[0].endswith(f"({PROVENANCE})")
+
+
+def test_notices_shown_on_discord_do_not_name_the_llm_endpoint() -> None:
+    notices = [
+        "The LLM endpoint http://10.1.2.3:8080/v1 did not answer within 5 s. "
+        "Falling back to the extractive answer.",
+        "Cannot reach the LLM endpoint http://llm.internal:8000/v1 (Cannot connect to host "
+        "llm.internal:8000 ssl:default [Connect call failed ('10.1.2.3', 8000)]). "
+        "Falling back to the extractive answer.",
+    ]
+    text = answer_markdown(Answer("q", "It [1].", False, "extractive", notices=notices))
+    for secret in ("10.1.2.3", "llm.internal", "8080", "8000", "http"):
+        assert secret not in text
+    notes = [ln for ln in text.splitlines() if ln.startswith("-# note:")]
+    assert len(notes) == 2 and all("Falling back to the extractive answer." in n for n in notes)
+    assert "did not answer within 5 s" in notes[0] and "Cannot reach the LLM endpoint" in notes[1]
+
+
+@pytest.fixture(scope="module")
+def link_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = make_settings(tmp_path_factory.mktemp("links-index"), INJECTION_CORPUS)
+    ingest(settings)
+    return settings
+
+
+def everything_shown(messages: list[discord.Message]) -> list[str]:
+    return [m.content for m in messages] + [
+        f"{e.title or ''} {e.description or ''} {f.name} {f.value}"
+        for m in messages
+        for e in m.embeds
+        for f in e.fields
+    ]
+
+
+FESTIVAL_Q = "Which resale sites did visitors of the Portmere harbour festival complain about?"
+
+
+@pytest.mark.asyncio
+async def test_phishing_links_in_an_indexed_article_stay_text_in_threads(
+    make_bot: MakeBot, link_settings: Settings
+) -> None:
+    with Engine.open(link_settings) as small:
+        expected = small.ask(FESTIVAL_Q)
+        assert any("phish.example" in c.quote for c in expected.citations)  # the test bites
+        bot = await make_bot(small)
+        threads(bot)
+        await dpytest.message(mention(bot, FESTIVAL_Q), text_channel(), member())
+        messages = sent()
+    shown = everything_shown(messages)
+    assert "phish.example" in " ".join(shown)
+    links = [link for text in shown for link in live_links(text)]
+    assert links and all(link.endswith(f"({PROVENANCE})") for link in links), links
+
+
+@pytest.mark.asyncio
+async def test_phishing_links_stay_text_in_slash_command_replies(
+    make_bot: MakeBot, api: Callable[[NewsBot], InteractionAPI], link_settings: Settings
+) -> None:
+    with Engine.open(link_settings) as small:
+        bot = await make_bot(small)
+        fake = api(bot)
+        cog = cog_of(bot)
+        await invoke(cog, cog.ask, slash(bot, "ask"), FESTIVAL_Q)
+    (reply,) = fake.followups()
+    embed = discord.Embed.from_dict(reply["embeds"][0])
+    shown = [reply["content"]] + [f"{f.name} {f.value}" for f in embed.fields]
+    assert "phish.example" in " ".join(shown)
+    links = [link for text in shown for link in live_links(text)]
+    assert links and all(link.endswith(f"({PROVENANCE})") for link in links), links
+
+
+@pytest.mark.asyncio
+async def test_an_llm_failure_notice_on_discord_hides_the_endpoint(
+    make_bot: MakeBot, engine: Engine, fake: Any
+) -> None:
+    url = fake.url("500")
+    s = engine.settings.model_copy(
+        update={"openai_base_url": url, "llm_model": "fake", "llm_max_retries": 0}
+    )
+    eng = Engine(s, engine.store, engine.embedder)
+    assert any(url in n for n in eng.ask("Who is Pat Ryder?").notices)  # the operator's detail
+    bot = await make_bot(eng)
+    threads(bot)
+    await dpytest.message(mention(bot, "Who is Pat Ryder?"), text_channel(), member())
+    messages = sent()
+    text = " ".join(everything_shown(messages))
+    assert "Falling back to the extractive answer." in text and "HTTP 500" in text
+    host = url.split("//")[1].split("/")[0]
+    assert url not in text and host not in text and "127.0.0.1" not in text
