@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -689,6 +690,27 @@ def test_markers_pointing_at_no_source_are_dropped() -> None:
         [p],
     )
     assert c.supported and c.cited == (1,) and c.invalid == (9,) and c.sources == [1]
+
+
+def test_a_sentence_citing_only_a_source_that_does_not_exist_is_dropped() -> None:
+    p = passage("wsj", "Kremlin spokesman Dmitry Peskov")
+    claim = "The Wall Street Journal reports Peskov said the talks in Turkey didn't represent a turning point"
+    [c] = check_reply(f"{claim} [9].", [p])
+    assert not c.supported and c.sources == [] and c.invalid == (9,)  # not re-cited to [1]
+
+
+def test_an_echoed_label_line_is_never_supported() -> None:
+    p = passage("wsj", "Kremlin spokesman Dmitry Peskov")
+    p = replace(
+        p, publisher="theportal-center.com", title="Russia Plays Down Progress in Peace Talks"
+    )
+    label = label_of(p)
+    reply = (
+        "[1] The Wall Street Journal; publisher: theportal-center.com; published: 2022-03-30; "
+        'title: "Russia Plays Down Progress in Peace Talks" [1].'
+    )
+    assert "theportal-center.com" in label
+    assert not any(c.supported for c in check_reply(reply, [p]))
 
 
 def test_a_wrong_citation_is_not_repaired_but_a_missing_one_is() -> None:
