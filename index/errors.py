@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import threading
+    from pathlib import Path
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    """The command that rebuilds a damaged index, for the end of a message."""
+    return f"Rebuild it with: newsbot ingest --rebuild --index-dir {index_dir}"
 
 
 class NewsbotError(Exception):

@@ -16,9 +16,11 @@ out of the corpus can never stay answerable.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from .errors import IndexNotReady
+from .errors import IndexNotReady, StoreLocked, rebuild_hint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,19 +33,110 @@ CREATE TABLE IF NOT EXISTS dropping (source TEXT PRIMARY KEY);
 """
 
 
+class _Rows(list[Any]):
+    """A query's rows, all read (a damaged page fails inside ``_DB``, not later)."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
+class _DB:
+    """The ledger's connection, with SQLite's failures translated: a damaged file
+    is an ``IndexNotReady`` that says how to rebuild, never a traceback."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn: sqlite3.Connection | None = None
+        with self._translated():
+            # check_same_thread=False: front-ends answer in worker threads (REPL, Discord);
+            # the sqlite3 module is built thread-safe (serialized), so one connection is fine.
+            self.conn = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+
+    def _translated(self) -> _Translate:
+        return _Translate(self)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Rows:
+        assert self.conn is not None
+        with self._translated():
+            return _Rows(self.conn.execute(sql, params).fetchall())
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        assert self.conn is not None
+        with self._translated():
+            self.conn.executemany(sql, rows)
+
+    def executescript(self, sql: str) -> None:
+        assert self.conn is not None
+        with self._translated():
+            self.conn.executescript(sql)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+    def __enter__(self) -> _DB:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        """A transaction: committed, or rolled back when the block failed."""
+        assert self.conn is not None
+        with self._translated():
+            if kind is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+
+
+class _Translate:
+    def __init__(self, db: _DB) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, e: BaseException | None, tb: object
+    ) -> None:
+        if e is None or not isinstance(e, sqlite3.DatabaseError):
+            return
+        path = self.db.path
+        if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+            raise StoreLocked(
+                f"The index ledger {path} is in use by another process and stayed locked "
+                "for 30 s. Try again when the other ingest has finished."
+            ) from e
+        raise IndexNotReady(
+            f"The index at {path.parent} is damaged: its ledger ({path.name}) cannot be "
+            f"read ({e}). {rebuild_hint(path.parent)}"
+        ) from e
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.db = _DB(path)
         try:
-            # check_same_thread=False: front-ends answer in worker threads (REPL, Discord);
-            # the sqlite3 module is built thread-safe (serialized), so one connection is fine.
-            self.db = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
-            )
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
+            # cheap (milliseconds for 100k articles), and finds a damaged page now
+            # rather than part-way through an ingest
+            problems = [str(r[0]) for r in self.db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(problems[0] if problems else "quick_check failed")
         except sqlite3.DatabaseError as e:
-            raise IndexNotReady(f"{path} is damaged ({e})") from e
+            self.db.close()
+            raise IndexNotReady(
+                f"The index at {path.parent} is damaged: its ledger ({path.name}) cannot be "
+                f"read ({e}). {rebuild_hint(path.parent)}"
+            ) from e
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -55,6 +148,9 @@ class Ledger:
 
     def set(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def unset(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key=?", (key,))
 
     def bump_generation(self) -> int:
         gen = int(self.get("generation") or 0) + 1
@@ -125,7 +221,8 @@ class Ledger:
             batch = sources[i : i + 500]
             marks = ",".join("?" * len(batch))
             row = self.db.execute(
-                f"SELECT COALESCE(SUM(chunks), 0) FROM sources WHERE source IN ({marks})", batch
+                f"SELECT COALESCE(SUM(chunks), 0) FROM sources WHERE source IN ({marks})",
+                batch,
             )
             total += int(row.fetchone()[0])
         return total
