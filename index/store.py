@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bm25
-from .errors import IndexNotReady, StoreLocked, StoreUnavailable
+from .errors import IndexNotReady, StoreLocked, StoreUnavailable, rebuild_hint
 from .settings import Settings
 from .state import Ledger
 from .types import Chunk, Filters, Passage
@@ -33,15 +33,18 @@ MARKER = "newsbot-index.json"
 FORMAT = 1
 LOCK_WAIT_SECONDS = 5.0
 
+# A Chroma server that accepts connections but does not answer: chromadb's HTTP
+# client waits for ever. Opening gives up after SERVER_OPEN_SECONDS (as a closed
+# port does), every later call after SERVER_CALL_SECONDS (a large write or a
+# filtered query on a big collection can take a while).
+SERVER_OPEN_SECONDS = 5.0
+SERVER_CALL_SECONDS = 60.0
+
 
 # Chunks read from Chroma per call when streaming them all. The process keeps the
 # memory of the largest read: on 132k chunks a full pass peaked at 915 MB with
 # pages of 5,000 and 606 MB with 2,000 (34 s and 43 s).
 PAGE = 2000
-
-
-def rebuild_hint(index_dir: Path) -> str:
-    return f"Rebuild it with: newsbot ingest --rebuild --index-dir {index_dir}"
 
 
 def chunk_metadata(c: Chunk) -> dict[str, Any]:
@@ -115,8 +118,15 @@ class Store:
             self._write_marker({"format": FORMAT})
         if not settings.chroma_host:
             self._lock()
-        self.ledger = Ledger(self.dir / "ledger.sqlite")
-        self.collection = self._open_collection()
+        try:
+            self.ledger = Ledger(self.dir / "ledger.sqlite")
+            self.collection = self._open_collection()
+            self._check_count()
+        except BaseException:
+            if hasattr(self, "ledger"):
+                self.ledger.close()
+            self._unlock()
+            raise
 
     # ------------------------------------------------------------ opening
 
@@ -170,6 +180,56 @@ class Store:
                     ) from None
                 time.sleep(0.1)
 
+    @property
+    def _server(self) -> str:
+        return f"{self.settings.chroma_host}:{self.settings.chroma_port}"
+
+    def _unreachable(self, why: str) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"Cannot reach the Chroma server at {self._server} ({why}). "
+            "Start it with: chroma run --path DIR --port PORT, or unset CHROMA_HOST."
+        )
+
+    def _server_problem(self, doing: str, e: Exception) -> StoreUnavailable:
+        """A failed server call in plain words: no answer, no connection, or the
+        server's refusal (by kind, not chromadb's text)."""
+        import httpx
+
+        if isinstance(e, httpx.TimeoutException):
+            return self._unreachable(f"no answer within {SERVER_CALL_SECONDS:g} s")
+        if isinstance(e, httpx.TransportError):
+            return self._unreachable("the connection failed")
+        return StoreUnavailable(
+            f"The Chroma server at {self._server} failed while {doing} "
+            f"({_kind_of(e)}). Check its log, or unset CHROMA_HOST to use the embedded store."
+        )
+
+    def _local_problem(self, doing: str, e: Exception) -> IndexNotReady:
+        return IndexNotReady(
+            f"The index at {self.dir} is damaged: its vector store (chroma/) failed while "
+            f"{doing} ({_kind_of(e)}). {rebuild_hint(self.dir)}"
+        )
+
+    def _probe_server(self) -> None:
+        """Fail within seconds on a server that is down, or that accepts connections
+        and never answers, before chromadb's client (no timeout) waits on it."""
+        import httpx
+
+        s = self.settings
+        try:
+            socket.create_connection((s.chroma_host, s.chroma_port), timeout=3).close()
+        except OSError as e:
+            raise self._unreachable(str(e.strerror or e)) from e
+        try:
+            httpx.get(
+                f"http://{s.chroma_host}:{s.chroma_port}/api/v2/heartbeat",
+                timeout=SERVER_OPEN_SECONDS,
+            )
+        except httpx.TimeoutException as e:
+            raise self._unreachable(f"no answer within {SERVER_OPEN_SECONDS:g} s") from e
+        except httpx.HTTPError as e:
+            raise self._unreachable(f"not a Chroma server? {_kind_of(e)}") from e
+
     def _open_collection(self) -> Any:
         s = self.settings
         try:
@@ -178,17 +238,11 @@ class Store:
 
             chroma_settings = ChromaSettings(anonymized_telemetry=False)
             if s.chroma_host:
-                where = f"{s.chroma_host}:{s.chroma_port}"
-                try:
-                    socket.create_connection((s.chroma_host, s.chroma_port), timeout=3).close()
-                except OSError as e:
-                    raise StoreUnavailable(
-                        f"Cannot reach the Chroma server at {where} ({e.strerror or e}). "
-                        "Start it with: chroma run --path DIR --port PORT, or unset CHROMA_HOST."
-                    ) from e
+                self._probe_server()
                 client = chromadb.HttpClient(
                     host=s.chroma_host, port=s.chroma_port, settings=chroma_settings
                 )
+                _bound_server_calls(client)
             else:
                 client = chromadb.PersistentClient(
                     path=str(self.dir / "chroma"), settings=chroma_settings
@@ -201,21 +255,53 @@ class Store:
         except (StoreUnavailable, IndexNotReady):
             raise
         except Exception as e:  # chromadb raises many types; translate them all here
+            missing = "does not exist" in str(e)
             if s.chroma_host:
-                raise StoreUnavailable(
-                    f"The Chroma server at {s.chroma_host}:{s.chroma_port} failed: {e}"
+                if missing:
+                    raise StoreUnavailable(
+                        f"The Chroma server at {self._server} has no collection "
+                        f"{s.chroma_collection!r}: it was deleted, or this is another server. "
+                        f"{rebuild_hint(self.dir)}"
+                    ) from e
+                raise self._server_problem("opening the collection", e) from e
+            if missing:
+                raise IndexNotReady(
+                    f"The index at {self.dir} is damaged: its vector store (chroma/) is "
+                    f"missing or empty. {rebuild_hint(self.dir)}"
                 ) from e
             raise IndexNotReady(
-                f"Cannot open the index at {self.dir} ({e}). {rebuild_hint(self.dir)}"
+                f"The index at {self.dir} is damaged: its vector store (chroma/) cannot be "
+                f"read. {rebuild_hint(self.dir)}"
             ) from e
 
-    def close(self) -> None:
-        self.ledger.close()
+    def _check_count(self) -> None:
+        """The store holds at least the chunks the ledger records (a killed ingest may
+        leave more, which the next one deletes; never fewer)."""
+        expected = self.ledger.chunk_count()
+        if not expected:
+            return
+        held = self.count()
+        if held < expected:
+            where = (
+                f"The Chroma server at {self._server} (collection {self.settings.chroma_collection!r})"
+                if self.settings.chroma_host
+                else f"The index at {self.dir} is damaged: its vector store (chroma/)"
+            )
+            raise IndexNotReady(
+                f"{where} holds {held:,} chunk(s), but the index's ledger records {expected:,}: "
+                f"the vector store was emptied, truncated or replaced. {rebuild_hint(self.dir)}"
+            )
+
+    def _unlock(self) -> None:
         if self._lock_file is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
+
+    def close(self) -> None:
+        self.ledger.close()
+        self._unlock()
 
     def __enter__(self) -> Store:
         return self
@@ -259,7 +345,17 @@ class Store:
         try:
             ChromaVectorStore(chroma_collection=self.collection).add(nodes)
         except Exception as e:
-            raise StoreUnavailable(f"Writing to Chroma failed: {e}") from e
+            raise self._write_problem("writing chunks", e) from e
+
+    def _write_problem(self, doing: str, e: Exception) -> StoreUnavailable | IndexNotReady:
+        if "dimension" in str(e).lower():
+            return IndexNotReady(
+                f"The index at {self.dir} holds vectors of another dimension than the "
+                f"embedding model's: it was built with another model. {rebuild_hint(self.dir)}"
+            )
+        if self.settings.chroma_host:
+            return self._server_problem(doing, e)
+        return self._local_problem(doing, e)
 
     def delete_sources(self, sources: Sequence[str]) -> None:
         for i in range(0, len(sources), 200):
@@ -270,7 +366,7 @@ class Store:
             try:
                 self.collection.delete(where=where)
             except Exception as e:
-                raise StoreUnavailable(f"Deleting from Chroma failed: {e}") from e
+                raise self._write_problem("deleting chunks", e) from e
 
     def rebuild_bm25(self) -> bm25.BM25Index:
         """Rebuild the BM25 index, and the copy of the vectors beside it, in one pass
@@ -359,7 +455,7 @@ class Store:
                 include=["distances"],
             )
         except Exception as e:
-            raise StoreUnavailable(f"Chroma query failed: {e}") from e
+            raise self._write_problem("searching", e) from e
         ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
 
@@ -384,14 +480,8 @@ class Store:
             return call()
         except Exception as e:  # chromadb raises many types
             if self.settings.chroma_host:
-                raise StoreUnavailable(
-                    f"Reading from the Chroma server at {self.settings.chroma_host}:"
-                    f"{self.settings.chroma_port} failed: {e}"
-                ) from e
-            raise IndexNotReady(
-                f"Reading the index at {self.dir} failed ({type(e).__name__}). "
-                f"{rebuild_hint(self.dir)}"
-            ) from e
+                raise self._server_problem("reading chunks", e) from e
+            raise self._local_problem("reading chunks", e) from e
 
     def articles(self) -> list[dict[str, Any]]:
         """One row per indexed article: provenance and chunk count."""
@@ -418,6 +508,23 @@ class Store:
         for a in self.articles():
             counts[a["outlet"]] = counts.get(a["outlet"], 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _kind_of(e: Exception) -> str:
+    """An exception's kind in a word or two ("InternalError" -> "internal error")."""
+    import re
+
+    name = type(e).__name__.removeprefix("Chroma")
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower() or "error"
+
+
+def _bound_server_calls(client: Any) -> None:
+    """Give chromadb's HTTP session (created with no timeout) a bounded one."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(SERVER_CALL_SECONDS, connect=SERVER_OPEN_SECONDS)
 
 
 def wipe(index_dir: Path) -> None:

@@ -106,3 +106,20 @@ def test_embedded_store_is_locked_against_a_second_process(
     )
     assert r.returncode == 1
     assert "in use by another newsbot process" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_server_that_accepts_but_never_answers_is_a_clear_error(tmp_path: Path) -> None:
+    """A silent socket on loopback (it accepts and never replies): the same clear error
+    as a closed port, in seconds, where chromadb's client would wait for ever."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = int(silent.getsockname()[1])
+        s = make_settings(tmp_path / "ix", chroma_host="127.0.0.1", chroma_port=port)
+        t0 = time.time()
+        with pytest.raises(
+            StoreUnavailable,
+            match=rf"Cannot reach the Chroma server at 127\.0\.0\.1:{port} \(no answer",
+        ):
+            ingest(s)
+        assert time.time() - t0 < 15
