@@ -1,7 +1,7 @@
 """Files to the index: discover, read, clean and chunk, embed, store.
 
-Incremental: a file whose size and mtime are unchanged is not even read; a
-changed file is re-read, but only its articles whose text or metadata changed
+Incremental: a file whose size, mtime and manifest entry are unchanged is not
+even read; a changed file is re-read, but only its articles whose text or metadata changed
 are re-embedded; articles and files that disappeared are removed. See
 ``state.py`` for why a run killed at any point is completed by the next one.
 """
@@ -25,6 +25,7 @@ from .readers import (
     manifest_entry,
     read_bytes,
     read_file,
+    records_limit,
     suffix_of,
 )
 from .settings import Settings
@@ -37,6 +38,9 @@ Progress = Callable[[str, int, int | None], None]
 # Chunks embedded, then written to Chroma, at a time.
 BATCH_CHUNKS = 512
 
+# Ledger key set while the store holds writes that BM25 and the vector copy lack.
+DIRTY = "dirty"
+
 
 def article_digest(a: Article) -> str:
     meta = {k: v for k, v in asdict(a).items() if k != "text"}
@@ -44,10 +48,40 @@ def article_digest(a: Article) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def manifest_digest(path: Path) -> str:
+    """The file's provenance in its folder's manifest.toml (raises ``Skip`` when the
+    manifest is not valid)."""
+    entry = json.dumps(manifest_entry(path), default=str, sort_keys=True)
+    return hashlib.sha256(entry.encode()).hexdigest()[:16]
+
+
 def file_digest(path: Path, raw: bytes) -> str:
-    h = hashlib.sha256(raw)
-    h.update(json.dumps(manifest_entry(path), default=str, sort_keys=True).encode())
-    return h.hexdigest()
+    """The file's bytes and its manifest entry: ``CONTENT.MANIFEST``, so that an edit
+    of the manifest alone is seen without reading the file."""
+    return f"{hashlib.sha256(raw).hexdigest()}.{manifest_digest(path)}"
+
+
+class RecordSkips(list[tuple[str, str]]):
+    """The bad records of one file: counted, the first few kept (one file may
+    hold 300,000 of them; the report gives it a line, not 300,000)."""
+
+    KEEP = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def append(self, item: tuple[str, str]) -> None:
+        self.total += 1
+        if len(self) < self.KEEP:
+            super().append(item)
+
+    def summary(self, rel: str) -> list[tuple[str, str]]:
+        """Per-record lines for a few, else one line for the file."""
+        if self.total <= self.KEEP:
+            return list(self)
+        where, why = self[0]
+        return [(rel, f"{self.total:,} records skipped (first: {where}: {why})")]
 
 
 def embed_text(c: Chunk) -> str:
@@ -88,7 +122,9 @@ class Ingester:
 
     def run(self, paths: list[Path]) -> IngestReport:
         t0 = time.perf_counter()
-        files = discover(paths)
+        files = discover(paths, self.report.skipped)
+        self.report.files += len(self.report.skipped)  # links and FIFOs named, not read
+        self.report.files_skipped += len(self.report.skipped)
         self.progress("files", 0, len(files))
         seen = {str(f.path) for f in files}
         self._finish_drops()
@@ -98,13 +134,30 @@ class Ingester:
         self._flush()
         self._remove_deleted(paths, seen)
         self._embedder = None  # the model's memory is free for the BM25 rebuild
-        if self.changed:
-            self.store.ledger.bump_generation()
+        ledger = self.store.ledger
+        if self.changed or ledger.get(DIRTY):  # this run's changes, or a killed run's
+            ledger.bump_generation()
             self.store.rebuild_bm25()
+            ledger.unset(DIRTY)
         else:
-            self.store.bm25()  # loads it, or rebuilds it if missing or stale (a killed run)
+            self.store.bm25()  # loads it, or rebuilds it if missing or stale
         self.report.seconds = time.perf_counter() - t0
         return self.report
+
+    def _changing(self) -> None:
+        """Called before this run's first write to the store.
+
+        ``DIRTY`` stays set until BM25 and the vector copy are rebuilt from the
+        finished store, so a run killed anywhere after its first write (even
+        between its last write and the rebuild) is finished by the next run,
+        though that one finds no file changed. The generation moves on now too:
+        a reader that opens the index meanwhile rebuilds BM25 instead of using
+        the one saved before this run.
+        """
+        if not self.changed:
+            self.store.ledger.set(DIRTY, "1")
+            self.store.ledger.bump_generation()
+            self.changed = True
 
     # ---------------------------------------------------------------- per file
 
@@ -118,30 +171,42 @@ class Ingester:
             self.report.skipped.append((f.rel, f"unreadable ({e.strerror or e})"))
             self.report.files_skipped += 1
             return
-        limit = self.settings.max_article_mb * 1e6
-        if suffix_of(f.path) not in RECORD_SUFFIXES and st.st_size > limit:
+        max_mb = self.settings.max_article_mb
+        records = suffix_of(f.path) in RECORD_SUFFIXES
+        limit = records_limit(max_mb) if records else int(max_mb * 1e6)
+        if st.st_size > limit:
+            what = (
+                "limit for a file of records (split it, or raise NEWSBOT_MAX_ARTICLE_MB: "
+                "the limit is 200 times it)"
+                if records
+                else "limit for one article (raise NEWSBOT_MAX_ARTICLE_MB to index it)"
+            )
             self.report.skipped.append(
-                (
-                    f.rel,
-                    f"{st.st_size / 1e6:.1f} MB, over the {self.settings.max_article_mb:g} MB "
-                    "limit for one article (raise NEWSBOT_MAX_ARTICLE_MB to index it)",
-                )
+                (f.rel, f"{st.st_size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB {what}")
             )
             self.report.files_skipped += 1
+            self._drop_sources(ledger.sources_of(key))
             return
         known = ledger.file(key)
-        if known and known[1:] == (st.st_size, st.st_mtime_ns) and ledger.sources_of(key):
-            self.report.files_unchanged += 1
-            return
+        bad_records = RecordSkips()
         try:
-            raw = read_bytes(f.path)
+            if (
+                known
+                and known[1:] == (st.st_size, st.st_mtime_ns)
+                and known[0].endswith("." + manifest_digest(f.path))
+                and ledger.sources_of(key)
+            ):
+                self.report.files_unchanged += 1
+                return
+            raw = read_bytes(f.path, limit)
             digest = file_digest(f.path, raw)
             if known and known[0] == digest and ledger.sources_of(key):
                 ledger.set_file(key, digest, st.st_size, st.st_mtime_ns)  # touched, not changed
                 self.report.files_unchanged += 1
                 return
             ledger.forget_file(key)  # from here until set_file, the file counts as not done
-            articles = read_file(f, raw, self.report.skipped)
+            articles = read_file(f, raw, bad_records, limit)
+            del raw
         except Skip as e:
             self.report.skipped.append((f.rel, str(e)))
             self.report.files_skipped += 1
@@ -152,6 +217,8 @@ class Ingester:
             self.report.skipped.append((f.rel, f"unreadable ({type(e).__name__}: {e})"))
             self.report.files_skipped += 1
             return
+        self.report.skipped += bad_records.summary(f.rel)
+        empty = RecordSkips()  # articles with no text left after cleaning, likewise
         clash = self._clash(key, [a.source for a in articles])
         if clash:
             source, other = clash
@@ -178,13 +245,14 @@ class Ingester:
                 overlap=self.settings.chunk_overlap_sentences,
             )
             if not chunks:
-                self.report.skipped.append((a.source, "no article text left after cleaning"))
+                empty.append((a.source, "no article text left after cleaning"))
                 self._drop_sources([a.source])
                 continue
             self.batch.chunks.extend(chunks)
             self.batch.sources.append((a.source, key, d, len(chunks)))
             if len(self.batch.chunks) >= BATCH_CHUNKS:
                 self._flush()
+        self.report.skipped += empty.summary(f.rel)
         self._drop_sources([s for s in ledger.sources_of(key) if s not in current])
         self.batch.files.append((key, digest, st.st_size, st.st_mtime_ns))
         if not self.batch.chunks:
@@ -211,13 +279,13 @@ class Ingester:
             # anything is forgotten or deleted.
             vectors = self.embedder.embed_documents([embed_text(c) for c in b.chunks])
             sources = [s[0] for s in b.sources]
+            self._changing()
             self.report.chunks_removed += ledger.chunks_of(sources)
             ledger.forget_sources(sources)
             self.store.delete_sources(sources)  # partial chunks of a killed run go first
             self.store.add(b.chunks, vectors)
             ledger.set_sources(b.sources)
             self.report.chunks_added += len(b.chunks)
-            self.changed = True
             self.progress("chunks", len(b.chunks), None)
         for path, digest, size, mtime in b.files:
             ledger.set_file(path, digest, size, mtime)
@@ -227,20 +295,20 @@ class Ingester:
             return
         ledger = self.store.ledger
         removed = ledger.chunks_of(sources)
+        self._changing()
         ledger.forget_sources(sources)
         self.store.delete_sources(sources)
         ledger.dropped(sources)
         self.report.chunks_removed += removed
-        self.changed = True
 
     def _finish_drops(self) -> None:
         """Delete the chunks of articles a killed run had forgotten but not yet deleted
         (or forgotten to re-add, but not re-added): no row names them any more."""
         pending = self.store.ledger.dropping()
         if pending:
+            self._changing()
             self.store.delete_sources(pending)
             self.store.ledger.dropped(pending)
-            self.changed = True
 
     def _remove_deleted(self, roots: list[Path], seen: set[str]) -> None:
         ledger = self.store.ledger

@@ -8,14 +8,18 @@ skipped with a reason; it never stops the rest of the corpus from loading.
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import json
+import os
 import re
+import stat
 import tomllib
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -50,26 +54,94 @@ def suffix_of(path: Path) -> str:
     return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
 
 
-def discover(paths: list[Path]) -> list[CorpusFile]:
+def discover(paths: list[Path], skipped: list[tuple[str, str]] | None = None) -> list[CorpusFile]:
     """The indexable files under ``paths`` (folders are walked), sorted.
 
     ``rel`` is relative to the folder given (or to a single file's folder).
+    Links are followed only to files inside the folder given; links to folders
+    are not followed (no loops, no duplicates). What is left out but looks like
+    something to index (a link loop, a dangling or outside link, a FIFO) is
+    appended to ``skipped`` with the reason.
     """
     found: list[CorpusFile] = []
-    for root in paths:
-        if not root.exists():
-            raise CorpusError(f"No such file or folder: {root}")
-        root = root.resolve()
-        if root.is_file():
-            found.append(CorpusFile(root, root.name))
+    out = skipped if skipped is not None else []
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            raise CorpusError(f"No such file or folder: {given}")
+        try:
+            root = given.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise CorpusError(f"{given} is a link that leads nowhere (a loop?)") from None
+        if not root.is_dir():
+            if root.is_file():
+                found.append(CorpusFile(root, root.name))
+            else:
+                out.append((root.name, f"not a regular file ({_kind(root)}); not read"))
             continue
-        for p in sorted(root.rglob("*")):
-            if not p.is_file() or any(part.startswith(".") for part in p.relative_to(root).parts):
-                continue
-            if p.name == MANIFEST_NAME or suffix_of(p) not in SUFFIXES:
-                continue
-            found.append(CorpusFile(p, p.relative_to(root).as_posix()))
+        for p in _walk(root):
+            rel = p.relative_to(root).as_posix()
+            why = _why_not(p, root)
+            if why is None:
+                found.append(CorpusFile(p, rel))
+            elif why:
+                out.append((rel, why))
     return found
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every entry under ``root``, sorted; hidden names and linked folders are not
+    entered (``_why_not`` names the links)."""
+    entries: list[Path] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        here = Path(folder)
+        entries += [here / n for n in files if not n.startswith(".")]
+        # os.walk lists a link to a folder among dirs, and does not enter it
+        entries += [here / d for d in dirs if (here / d).is_symlink()]
+    return sorted(entries)
+
+
+def _kind(p: Path) -> str:
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return "unreadable"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+def _why_not(p: Path, root: Path) -> str | None:
+    """None when ``p`` is a file to index; else why not ("" to leave it out unnamed:
+    a file of a kind newsbot does not read)."""
+    wanted = p.name != MANIFEST_NAME and suffix_of(p) in SUFFIXES
+    if p.is_symlink():
+        try:
+            target = p.resolve(strict=True)
+        except RuntimeError:
+            return "a symlink loop; not followed"
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                return "a symlink loop; not followed"
+            return "a dangling symlink (its target does not exist)"
+        if target.is_dir():
+            return "a link to a folder; not followed (give the folder itself to index it)"
+        if not wanted and suffix_of(target) not in SUFFIXES:
+            return ""
+        if root not in target.parents:
+            return (
+                f"a link to {target}, outside the folder indexed; not followed "
+                "(give that file itself to index it)"
+            )
+    if not wanted:
+        return ""
+    if not p.is_file():
+        return f"not a regular file ({_kind(p)}); not read"
+    return None
 
 
 # ---------------------------------------------------------------- metadata
@@ -119,10 +191,22 @@ def parse_date(value: Any) -> date | None:
 
 
 def load_manifest(folder: Path) -> dict[str, dict[str, Any]]:
-    """``manifest.toml`` of a folder: file name -> provenance fields."""
+    """``manifest.toml`` of a folder: file name -> provenance fields.
+
+    Read once per version of the file (its size and mtime), not once per article.
+    """
     path = folder / MANIFEST_NAME
-    if not path.exists():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return {}
+    except OSError as e:
+        raise Skip(f"its folder's {MANIFEST_NAME} is unreadable ({e.strerror or e})") from e
+    return _parse_manifest(path, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _parse_manifest(path: Path, size: int, mtime_ns: int) -> dict[str, dict[str, Any]]:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -197,11 +281,58 @@ def _decode(raw: bytes) -> str:
         raise Skip(f"not UTF-8 (byte {e.start})") from e
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes; a FIFO, device or socket is never read (it could block
+    for ever), and a file over ``limit`` bytes is skipped without being read."""
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
         raise Skip(f"unreadable ({e.strerror or e})") from e
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Skip(f"not a regular file ({_kind(path)}); not read")
+        if limit is not None and st.st_size > limit:
+            raise Skip(f"{st.st_size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB limit")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read() if limit is None else f.read(limit + 1)
+        if limit is not None and len(raw) > limit:  # grew while being read
+            raise Skip(f"over the {limit / 1e6:,.0f} MB limit")
+        return raw
+    except OSError as e:
+        raise Skip(f"unreadable ({e.strerror or e})") from e
+    finally:
+        os.close(fd)
+
+
+# Uncompressed bytes one JSON/JSONL(.gz) file of records may hold; more is skipped
+# unread (a gzip bomb). The ingest passes ``records_limit(max_article_mb)``.
+DEFAULT_RECORDS_LIMIT = 1_000_000_000
+
+
+def records_limit(max_article_mb: float) -> int:
+    """The largest JSON/JSONL file of records (uncompressed) read: 200 articles of
+    the largest size allowed, 1 GB by default (the largest corpus file newsbot is
+    known to index, RealTime QA's train split, is 150 MB)."""
+    return int(200 * max_article_mb * 1e6)
+
+
+def gunzip(raw: bytes, limit: int = DEFAULT_RECORDS_LIMIT) -> bytes:
+    """``raw`` decompressed, refusing to hold more than ``limit`` bytes."""
+    import io
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
+            out = g.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        raise Skip(f"corrupt gzip ({e})") from e
+    if len(out) > limit:
+        raise Skip(
+            f"over {limit / 1e6:,.0f} MB once decompressed; not read "
+            "(split it, or raise NEWSBOT_MAX_ARTICLE_MB: the limit is 200 times it)"
+        )
+    return out
 
 
 def read_text_file(f: CorpusFile, raw: bytes) -> list[Article]:
@@ -253,13 +384,12 @@ def _valid_unicode(value: Any) -> Any:
     return value
 
 
-def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
+def iter_records(
+    path: Path, raw: bytes, limit: int = DEFAULT_RECORDS_LIMIT
+) -> Iterator[tuple[int, Any]]:
     """(line number, record) for a JSON array/object or a JSONL(.gz) file."""
     if suffix_of(path) == ".jsonl.gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise Skip(f"corrupt gzip ({e})") from e
+        raw = gunzip(raw, limit)
     text = _decode(raw)
     if suffix_of(path) == ".json":
         try:
@@ -279,10 +409,15 @@ def iter_records(path: Path, raw: bytes) -> Iterator[tuple[int, Any]]:
                 yield n, None
 
 
-def read_record_file(f: CorpusFile, raw: bytes, skipped: list[tuple[str, str]]) -> list[Article]:
+def read_record_file(
+    f: CorpusFile,
+    raw: bytes,
+    skipped: list[tuple[str, str]],
+    max_bytes: int = DEFAULT_RECORDS_LIMIT,
+) -> list[Article]:
     articles: list[Article] = []
     seen: set[str] = set()
-    for n, (line, rec) in enumerate(iter_records(f.path, raw), 1):
+    for n, (line, rec) in enumerate(iter_records(f.path, raw, max_bytes), 1):
         where = f"{f.rel}:{line}" if line else f"{f.rel}[{n}]"
         if not isinstance(rec, dict):
             skipped.append((where, "not a JSON object"))
@@ -313,15 +448,21 @@ def read_record_file(f: CorpusFile, raw: bytes, skipped: list[tuple[str, str]]) 
     return articles
 
 
-def read_file(f: CorpusFile, raw: bytes, skipped: list[tuple[str, str]]) -> list[Article]:
+def read_file(
+    f: CorpusFile,
+    raw: bytes,
+    skipped: list[tuple[str, str]],
+    max_bytes: int = DEFAULT_RECORDS_LIMIT,
+) -> list[Article]:
     """Articles in one file. Raises ``Skip`` when the whole file is unusable;
-    bad records inside a record file are appended to ``skipped``."""
+    bad records inside a record file are appended to ``skipped``. A .jsonl.gz
+    that decompresses to more than ``max_bytes`` is skipped."""
     suffix = suffix_of(f.path)
     if suffix in TEXT_SUFFIXES:
         return read_text_file(f, raw)
     if suffix in HTML_SUFFIXES:
         return read_html_file(f, raw)
-    return read_record_file(f, raw, skipped)
+    return read_record_file(f, raw, skipped, max_bytes)
 
 
 def text_of(corpus_root: Path, source: str) -> str:

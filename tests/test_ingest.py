@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, make_settings
 
 from index import ingest as ingest_module
-from index.errors import StoreUnavailable
+from index.errors import IndexNotReady
 from index.ingest import ingest
 from index.store import Store
 
@@ -147,8 +147,8 @@ def test_chroma_write_failure_surfaces_and_is_not_recorded(
     corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real Chroma failure (the collection already holds vectors of another
-    dimension) stops the ingest with StoreUnavailable, the ledger claims none of the
-    articles, and a rerun then completes."""
+    dimension) stops the ingest with a plain message and the rebuild hint, the ledger
+    claims none of the articles, and a rerun then completes."""
     monkeypatch.setattr(ingest_module, "BATCH_CHUNKS", 8)  # many batches
     ix = tmp_path / "ix"
     s = make_settings(ix, corpus_copy)
@@ -156,8 +156,9 @@ def test_chroma_write_failure_surfaces_and_is_not_recorded(
         store.collection.add(
             ids=["alien"], embeddings=[[0.0, 1.0, 0.0]], documents=["x"], metadatas=[{"a": 1}]
         )
-    with pytest.raises(StoreUnavailable, match="dimension"):
+    with pytest.raises(IndexNotReady, match="another dimension.*--rebuild") as got:
         ingest(s)
+    assert "InvalidArgument" not in str(got.value) and "got 3" not in str(got.value)
     with Store(s, writable=True) as store:  # the lock was released
         assert store.ledger.chunk_count() == 0
         assert store.ledger.known_paths() == []
@@ -253,3 +254,85 @@ def test_article_removed_by_a_run_killed_before_its_chunks_went_is_not_answerabl
     with Store(s) as store:
         assert store.ledger.dropping() == []
         assert [cid for cid, _ in store.bm25().search("Zorblatt volcano", 5)] == []
+
+
+def store_dump(index_dir: Path, corpus: Path) -> dict[str, tuple[str, dict[str, object]]]:
+    """Every chunk: id -> (document, metadata)."""
+    with Store(make_settings(index_dir, corpus)) as store:
+        return {cid: (text, m) for cid, text, m in store.iter_chunks()}
+
+
+def test_a_manifest_edit_reaches_the_index_and_equals_a_clean_ingest(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    """Provenance is part of what makes an article changed: an edited manifest entry
+    of an untouched .txt is re-read, and the store then equals a clean ingest."""
+    ix = tmp_path / "ix"
+    s = make_settings(ix, corpus_copy)
+    ingest(s)
+    manifest = corpus_copy / "seeds" / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace('outlet = "RT"', 'outlet = "Russia Today"'))
+    again = ingest(s)
+    assert again.files_unchanged == 4 and again.chunks_added > 0
+    rt = "seeds/001_0fa0538ff5d991b7.txt"
+    mine = store_dump(ix, corpus_copy)
+    assert {m["outlet"] for _t, m in mine.values() if m["source"] == rt} == {"Russia Today"}
+    clean = tmp_path / "clean"
+    ingest(make_settings(clean, corpus_copy))
+    assert mine == store_dump(clean, corpus_copy)
+    with Store(s) as store:
+        assert "Russia Today" in store.bm25().names and "RT" not in store.bm25().names
+
+
+NEW_PASSAGE = (
+    "The Zorblatt Bridge over the Dnipro reopened on Tuesday after eight months of repairs. "
+    "Engineers said the Zorblatt Bridge can now carry trucks of up to forty tonnes.\n"
+)
+
+KILL_AFTER_LAST_WRITE = """
+import os, signal, sys
+from index.ingest import Ingester
+real = Ingester._remove_deleted
+def remove_then_die(self, *args):
+    real(self, *args)  # the run's last store write is done; BM25 is not rebuilt yet
+    os.kill(os.getpid(), signal.SIGKILL)
+Ingester._remove_deleted = remove_then_die
+from bot.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_sigkill_between_the_last_store_write_and_the_bm25_rebuild(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    """A real process killed after its last write to Chroma, before BM25 and the vector
+    copy are rebuilt: the rerun finds every file unchanged, and still rebuilds them."""
+    ix = tmp_path / "ix"
+    s = make_settings(ix, corpus_copy)
+    cli = [sys.executable, "-m", "bot.cli", "--index-dir", str(ix), "ingest", str(corpus_copy)]
+    # in another process: this one's embedded Chroma must first open the index after the kill
+    subprocess.run(cli, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    (corpus_copy / "bridge.txt").write_text(NEW_PASSAGE)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_LAST_WRITE, "--index-dir", str(ix), "ingest"]
+        + [str(corpus_copy)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    rerun = ingest(s)
+    assert rerun.files_unchanged == 6 and rerun.chunks_added == 0
+    with Store(s) as store:
+        index = store.bm25()
+        ids = {cid for cid, _t, _m in store.iter_chunks()}
+        assert set(index.ids) == ids
+        assert index.vectors is not None and index.vectors.shape[0] == len(ids)
+        hits = [cid for cid, _ in index.search("Zorblatt Bridge trucks", 3)]
+        assert hits and store.passages(hits)[hits[0]].source == "bridge.txt"
+
+    from bot.engine import Engine
+
+    with Engine.open(s) as engine:
+        a = engine.ask("What can the Zorblatt Bridge carry now?")
+    assert not a.refused and any(c.source == "bridge.txt" for c in a.citations)
