@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = 16
 
     # One article file (not a JSON/JSONL file of records) over this size is skipped
-    # with a message: a 50 MB text file would take hours and gigabytes.
+    # with a message: a 50 MB text file would take hours and gigabytes. Files of
+    # records (and anything decompressed from .gz) are limited to 200 times it.
     max_article_mb: float = Field(5.0, gt=0)
 
     # Chunking.

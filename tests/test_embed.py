@@ -249,12 +249,9 @@ def test_an_index_built_with_another_model_is_never_mixed(tmp_path: Path) -> Non
     assert marker["embed_model"] == "another-model;pool=mean"
 
 
-def test_vectors_stored_by_ingest_are_the_models(onnx: OnnxEmbedder, seed_index: Path) -> None:
-    from index.settings import Settings
-    from index.store import Store
-
-    with Store(Settings(_env_file=None, index_dir=seed_index)) as store:  # type: ignore[call-arg]
-        got = store.collection.get(limit=5, include=["embeddings", "documents", "metadatas"])
+def test_vectors_stored_by_ingest_are_the_models(onnx: OnnxEmbedder, engine: Any) -> None:
+    """The seed index's stored vectors (through the session's engine, which holds it)."""
+    got = engine.store.collection.get(limit=5, include=["embeddings", "documents", "metadatas"])
     assert len(got["ids"]) == 5
     for vec, doc, meta in zip(got["embeddings"], got["documents"], got["metadatas"], strict=True):
         text = f"{meta['title']}\n{doc}" if meta.get("title") else doc
