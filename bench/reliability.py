@@ -159,12 +159,12 @@ def kill_cases(work: Path, n: int, r: Row) -> None:
         r["cases"] += 1
         if crashed(cli(ix, "ingest", str(corpus))):
             r["crashes"] += 1
-        shutil.rmtree(ref_ix)
-        cli(ref_ix, "ingest", str(corpus))
-        compare(ix, snapshot(ref_ix)[0], r)
+        # a reference of its own: chromadb keeps a folder's client for the life of a
+        # process, so a rebuilt folder under the same path would read stale here
+        ref = work / f"kill-ref-{label.replace(' ', '-')}"
+        cli(ref, "ingest", str(corpus))
+        compare(ix, snapshot(ref)[0], r)
         extra.unlink()
-        shutil.rmtree(ref_ix)
-        cli(ref_ix, "ingest", str(corpus))
 
 
 # --------------------------------------------------------------------------- malformed files
@@ -177,9 +177,10 @@ def malformed(work: Path, r: Row) -> None:
     one is indexed, and nothing crashes."""
     corpus = work / "mix"
     bad: dict[str, bytes | None] = {
-        "authors5.jsonl": b'{"id":"a","text":"The council met. It approved it.","authors":5}\n',
-        "authorstrue.jsonl": b'{"id":"b","text":"The council met. It approved it.","authors":true}\n',
-        "badurl.jsonl": b'{"id":"c","text":"The council met. It approved it.","url":"http://[::1"}\n',
+        # a bad field in a good record: the record may be indexed without the field
+        "authors5.jsonl": b'{"id":"a","text":"The Authorsfive council met. It approved it.","authors":5}\n',
+        "authorstrue.jsonl": b'{"id":"b","text":"The Authorstrue council met. It approved it.","authors":true}\n',
+        "badurl.jsonl": b'{"id":"c","text":"The Badurl council met. It approved it.","url":"http://[::1"}\n',
         "hugeint.json": b'{"id":"d","text":"The council met.","n":' + b"9" * 6000 + b"}",
         "deep.json": b"[" * 100000 + b"]" * 100000,
         "notjson.jsonl": b"{not json at all\n",
@@ -223,8 +224,19 @@ def malformed(work: Path, r: Row) -> None:
         texts = " ".join(t for _c, t, _m in store.iter_chunks())
     r["lost"] += sum(f"in {city}" not in texts for city in cities)
     r["stale"] += "secret memo" in texts  # read through a link out of the corpus
-    unnamed = [n for n in named if Path(n).name not in out and n.split("/")[0] not in out]
-    r["crashes"] += len(unnamed)  # a skipped entry nobody is told about counts as a failure
+    indexed = {
+        "authors5.jsonl": "Authorsfive",
+        "authorstrue.jsonl": "Authorstrue",
+        "badurl.jsonl": "Badurl",
+    }
+    unnamed = [
+        n
+        for n in named
+        if Path(n).name not in out
+        and n.split("/")[0] not in out
+        and not (n in indexed and indexed[n] in texts)
+    ]
+    r["crashes"] += len(unnamed)  # an entry neither indexed nor named counts as a failure
     if unnamed:
         print(f"  not named: {unnamed}", file=sys.stderr)
 
