@@ -7,6 +7,11 @@ Beside it, in the same folder and so swapped in with it, sits a copy of every
 chunk's embedding: float16, L2-normalised, one row per chunk in ``ids`` order,
 memory-mapped on load. Filtered dense search scores the few chunks a narrow
 filter passes with it, instead of asking Chroma to filter (slow at scale).
+
+And a copy of every chunk's text and metadata (``chunks.sqlite``, row i is
+ids[i]). With both copies, a reader answers without opening Chroma at all
+(``Store``): a one-shot ask skips chromadb's import and start-up, which were
+most of its time.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +43,14 @@ class BM25Index:
     # Each chunk's normalised embedding (float16, row i is ids[i]), or None when not
     # available (an index saved by an older version): callers then ask Chroma.
     vectors: np.ndarray | None = None
+    # Each chunk's text and metadata, or None when not available (older index):
+    # callers then read them from Chroma.
+    texts: ChunkTexts | None = None
+
+    @cached_property
+    def vectors32(self) -> np.ndarray | None:
+        """The vectors as float32, in memory (read once): for exact search over all rows."""
+        return None if self.vectors is None else np.asarray(self.vectors, dtype=np.float32)
 
     @cached_property
     def row_of(self) -> dict[str, int]:
@@ -105,6 +119,90 @@ class VectorWriter:
         self.path.unlink(missing_ok=True)
 
 
+TEXTS = "chunks.sqlite"
+
+
+class TextWriter:
+    """Writes each chunk's text and metadata, in ``ids`` order, to an SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        path.unlink(missing_ok=True)
+        self._db: sqlite3.Connection | None = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")  # a temporary file, synced on finish
+        self._db.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, doc TEXT, meta TEXT)")
+
+    def add(self, cid: str, doc: str, meta: dict[str, Any]) -> None:
+        if self._db is not None:
+            self._db.execute("INSERT INTO chunks VALUES (?, ?, ?)", (cid, doc, json.dumps(meta)))
+            self.rows += 1
+
+    def finish(self, expected_rows: int) -> bool:
+        """Commit and close; True when it holds exactly ``expected_rows`` rows."""
+        if self._db is not None:
+            self._db.commit()
+            self._db.close()
+            self._db = None
+            with open(self.path, "rb+") as f:
+                os.fsync(f.fileno())
+        return self.rows == expected_rows
+
+    def discard(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self.path.unlink(missing_ok=True)
+
+
+class ChunkTexts:
+    """Read-only access to a saved ``chunks.sqlite``. Thread-safe (one connection
+    per call); an unreadable file gives ``None`` and the caller asks Chroma."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+
+    def get(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]] | None:
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        try:
+            db = self._connect()
+            try:
+                for i in range(0, len(ids), 500):
+                    batch = ids[i : i + 500]
+                    q = f"SELECT id, doc, meta FROM chunks WHERE id IN ({','.join('?' * len(batch))})"
+                    for cid, doc, meta in db.execute(q, batch):
+                        out[cid] = (doc, json.loads(meta))
+            finally:
+                db.close()
+        except (sqlite3.Error, ValueError):
+            return None
+        return out
+
+    def all(self) -> Iterator[tuple[str, str, dict[str, Any]]] | None:
+        """Every chunk, in ``ids`` order; None when the file cannot be read."""
+        try:
+            db = self._connect()
+            rows = db.execute("SELECT id, doc, meta FROM chunks ORDER BY rowid").fetchall()
+            db.close()
+            return iter([(cid, doc, json.loads(meta)) for cid, doc, meta in rows])
+        except (sqlite3.Error, ValueError):
+            return None
+
+    def count(self) -> int | None:
+        try:
+            db = self._connect()
+            try:
+                return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+
+
 def open_vectors(path: Path, rows: int, dim: int) -> np.ndarray | None:
     """A read-only memory map of a vectors file, or None when it does not have the
     expected shape (missing, truncated, written for another index)."""
@@ -151,11 +249,17 @@ def build(chunks: Iterable[tuple[str, str, str, int]], generation: int) -> BM25I
     )
 
 
-def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> None:
+def save(
+    index: BM25Index,
+    folder: Path,
+    vectors_file: Path | None = None,
+    texts_file: Path | None = None,
+) -> None:
     """Write to a temporary folder, then swap it in: a kill never leaves half an index.
 
     ``vectors_file`` is the file a ``VectorWriter`` wrote for this index (on the same
-    file system), which ``index.vectors`` maps: it is moved into the folder.
+    file system), which ``index.vectors`` maps: it is moved into the folder, and so is
+    ``texts_file``, a ``TextWriter``'s.
     """
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -167,6 +271,10 @@ def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> No
         rows, dim = index.vectors.shape
         os.replace(vectors_file, tmp / VECTORS)  # a map of it stays valid across the move
         vectors = {"rows": int(rows), "dim": int(dim)}
+    texts: int | None = None
+    if texts_file is not None:
+        os.replace(texts_file, tmp / TEXTS)
+        texts = len(index.ids)
     with open(tmp / "meta.json", "w") as f:
         json.dump(
             {
@@ -175,6 +283,7 @@ def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> No
                 "generation": index.generation,
                 "names": index.names,
                 "vectors": vectors,
+                "texts": texts,
             },
             f,
         )
@@ -184,6 +293,8 @@ def save(index: BM25Index, folder: Path, vectors_file: Path | None = None) -> No
         os.replace(folder, old)
     os.replace(tmp, folder)
     shutil.rmtree(old, ignore_errors=True)
+    if texts is not None:
+        index.texts = ChunkTexts(folder / TEXTS)
 
 
 def load(folder: Path) -> BM25Index | None:
@@ -202,6 +313,9 @@ def load(folder: Path) -> BM25Index | None:
     vectors = None
     if isinstance(v, dict) and v.get("rows") == len(ids) and isinstance(v.get("dim"), int):
         vectors = open_vectors(folder / VECTORS, len(ids), v["dim"])
+    texts = None
+    if meta.get("texts") == len(ids) and (folder / TEXTS).is_file():
+        texts = ChunkTexts(folder / TEXTS)
     return BM25Index(
         retriever,
         ids,
@@ -210,4 +324,5 @@ def load(folder: Path) -> BM25Index | None:
         int(meta["generation"]),
         list(meta["names"]),
         vectors,
+        texts,
     )

@@ -21,6 +21,10 @@ MAX_POSTFILTER = 4000
 # filtered dense search scores exactly those chunks with the vectors kept beside the
 # BM25 index (a few ms), and asks Chroma to filter only when they are missing.
 EXACT_MAX_ROWS = 4000
+# An unfiltered dense search over at most this many chunks is exact, over the kept
+# vectors (float32 in memory: 77 MB at 50k chunks), so that answering need not open
+# Chroma; larger indexes ask Chroma's HNSW index.
+EXACT_ALL_MAX_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -47,20 +51,26 @@ def has_vectors(index: BM25Index, dim: int) -> bool:
 
 
 def exact_dense(
-    index: BM25Index, vector: list[float], n: int, mask: np.ndarray
+    index: BM25Index, vector: list[float], n: int, mask: np.ndarray | None
 ) -> list[tuple[str, float]]:
-    """The ``n`` chunks ``mask`` passes that are nearest to ``vector``, by brute force
+    """The ``n`` chunks ``mask`` passes (all with None) that are nearest to ``vector``, by brute force
     over the index's normalised vectors. The score is the cosine similarity, as
     ``Store.dense`` gives it (1 - Chroma's cosine distance)."""
     vectors = index.vectors
-    rows = np.flatnonzero(mask)
-    if vectors is None or not len(rows) or n <= 0:
+    if vectors is None or n <= 0:
+        return []
+    if mask is None:  # every row
+        rows, block = np.arange(len(index.ids)), index.vectors32
+    else:
+        rows = np.flatnonzero(mask)
+        block = np.asarray(vectors[rows], dtype=np.float32)
+    if not len(rows) or block is None:
         return []
     q = np.asarray(vector, dtype=np.float32)
     q /= max(float(np.linalg.norm(q)), 1e-12)
     # einsum, not BLAS: a matrix-vector product this small is faster single-threaded,
     # and BLAS threads stall for milliseconds when the cores are busy.
-    scores = np.einsum("ij,j->i", np.asarray(vectors[rows], dtype=np.float32), q)
+    scores = np.einsum("ij,j->i", block, q)
     k = min(n, len(rows))
     top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
     top = top[np.argsort(-scores[top], kind="stable")]
@@ -74,9 +84,11 @@ class Retriever:
         self.config = config
         self.max_postfilter = MAX_POSTFILTER
         self.exact_max_rows = EXACT_MAX_ROWS
+        self.exact_all_max_rows = EXACT_ALL_MAX_ROWS
         # How filtered dense searches were served: "postfilter" (over-fetched from
         # Chroma, filtered here), "exact" (scored here from the kept vectors) or
-        # "chroma" (Chroma's own metadata filter: slow at scale, the last resort).
+        # "chroma" (Chroma's own metadata filter: slow at scale, the last resort);
+        # unfiltered ones "exact-all" (all kept vectors) or Chroma's HNSW index.
         self.dense_paths: Counter[str] = Counter()
         # One question is searched several times (with the period or an outlet it
         # names as a filter): its vector is computed once.
@@ -119,6 +131,9 @@ class Retriever:
         with the index's copy of the vectors; only without it ask Chroma to filter.
         """
         if mask is None:
+            if has_vectors(index, len(vector)) and len(index.ids) <= self.exact_all_max_rows:
+                self.dense_paths["exact-all"] += 1
+                return exact_dense(index, vector, n, None)
             return self.store.dense(vector, n, f)
         passing = int(np.count_nonzero(mask))
         fetch = min(len(index.ids), 2 * n * len(index.ids) // max(passing, 1) + n)

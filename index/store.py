@@ -15,7 +15,9 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -106,6 +108,8 @@ class Store:
         self.writable = writable
         self._lock_file: Any = None
         self._bm25: bm25.BM25Index | None = None
+        self._collection: Any = None
+        self._opening = threading.Lock()
         try:
             fresh = self._check_dir()
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -120,8 +124,11 @@ class Store:
             self._lock()
         try:
             self.ledger = Ledger(self.dir / "ledger.sqlite")
-            self.collection = self._open_collection()
-            self._check_count()
+            # An embedded reader whose BM25 folder holds a current copy of every chunk
+            # (vectors, text, metadata) answers from it; Chroma opens only if needed.
+            if self.writable or settings.chroma_host or not self._current_copy():
+                self._collection = self._open_collection()
+                self._check_count()
         except BaseException:
             if hasattr(self, "ledger"):
                 self.ledger.close()
@@ -274,6 +281,41 @@ class Store:
                 f"read. {rebuild_hint(self.dir)}"
             ) from e
 
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection, opened on first use."""
+        if self._collection is None:
+            with self._opening:
+                if self._collection is None:
+                    self._collection = self._open_collection()
+        return self._collection
+
+    def _current_copy(self) -> bool:
+        """Whether the saved BM25 folder is of the ledger's generation and holds
+        every chunk's vector and text: then it is kept, and True."""
+        loaded = bm25.load(self.dir / "bm25")
+        gen = int(self.ledger.get("generation") or 0)
+        if loaded is None or loaded.generation != gen or not loaded.ids:
+            return False
+        if loaded.vectors is None or loaded.texts is None:
+            return False
+        if loaded.texts.count() != len(loaded.ids) or self.ledger.chunk_count() > len(loaded.ids):
+            return False  # damaged or incomplete: Chroma, and its checks, decide
+        held = _chroma_rows(self.dir / "chroma" / "chroma.sqlite3")
+        if held is None or held < self.ledger.chunk_count():
+            return False  # a damaged vector store is reported even though the copy is sound
+        self._bm25 = loaded
+        return True
+
+    def _copy(self) -> bm25.BM25Index | None:
+        """The in-memory BM25 index when it holds the texts of the current generation."""
+        idx = self._bm25
+        if idx is None or idx.texts is None:
+            return None
+        if idx.generation != int(self.ledger.get("generation") or 0):
+            return None
+        return idx
+
     def _check_count(self) -> None:
         """The store holds at least the chunks the ledger records (a killed ingest may
         leave more, which the next one deletes; never fewer)."""
@@ -374,6 +416,7 @@ class Store:
         gen = int(self.ledger.get("generation") or 0)
         save = self.writable or not self.settings.chroma_host
         writer = self._vector_writer(save)
+        texts = self._text_writer() if save else None
 
         def rows() -> Iterator[tuple[str, str, str, int]]:
             include = ["documents", "metadatas"] + (["embeddings"] if writer is not None else [])
@@ -382,6 +425,8 @@ class Store:
                 if writer is not None:
                     writer.add(got.get("embeddings"), len(ids))
                 for cid, text, m in zip(ids, got["documents"], got["metadatas"], strict=True):
+                    if texts is not None:
+                        texts.add(cid, text, dict(m))
                     yield (
                         cid,
                         f"{m.get('title') or ''}\n{text}",
@@ -395,11 +440,14 @@ class Store:
             if writer is not None and writer.finish(len(index.ids)):
                 index.vectors = bm25.open_vectors(writer.path, writer.rows, writer.dim)
                 written = writer.path if index.vectors is not None else None
+            texts_file = texts.path if texts is not None and texts.finish(len(index.ids)) else None
             if save:
-                bm25.save(index, self.dir / "bm25", written)
+                bm25.save(index, self.dir / "bm25", written, texts_file)
         finally:
             if writer is not None:
                 writer.discard()  # moved into the saved folder, or mapped already: unlink the name
+            if texts is not None:
+                texts.discard()
         self._bm25 = index
         return index
 
@@ -414,6 +462,12 @@ class Store:
             return bm25.VectorWriter(Path(name))
         except OSError:
             return None  # no vectors: filtered searches ask Chroma to filter
+
+    def _text_writer(self) -> bm25.TextWriter | None:
+        try:
+            return bm25.TextWriter(self.dir / "bm25.texts.tmp")
+        except (OSError, sqlite3.Error):
+            return None  # no copy of the texts: readers open Chroma
 
     # ------------------------------------------------------------ reading
 
@@ -430,6 +484,11 @@ class Store:
             offset += len(got["ids"])
 
     def iter_chunks(self, page: int = PAGE) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        copy = self._copy()
+        rows = copy.texts.all() if copy is not None and copy.texts is not None else None
+        if rows is not None:
+            yield from rows
+            return
         for got in self._pages(["documents", "metadatas"], page):
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield cid, doc, dict(meta)
@@ -462,6 +521,10 @@ class Store:
     def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
         if not ids:
             return {}
+        copy = self._copy()
+        kept = copy.texts.get(list(ids)) if copy is not None and copy.texts is not None else None
+        if kept is not None and len(kept) == len(set(ids)):
+            return {cid: _passage(cid, kept[cid][0], kept[cid][1]) for cid in ids if cid in kept}
         got = self._read(
             lambda: self.collection.get(ids=list(ids), include=["documents", "metadatas"])
         )
@@ -508,6 +571,24 @@ class Store:
         for a in self.articles():
             counts[a["outlet"]] = counts.get(a["outlet"], 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _chroma_rows(path: Path) -> int | None:
+    """How many embeddings embedded Chroma's database file holds, read without
+    chromadb (a few ms instead of its second-long start), or None when the file is
+    missing, damaged or of a layout this does not know: then Chroma is opened and
+    its own checks decide."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return None
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error):
+        return None
 
 
 def _kind_of(e: Exception) -> str:

@@ -135,3 +135,67 @@ def test_vector_writer_rejects_pages_of_the_wrong_shape(tmp_path: Path, rows: in
     assert not w.finish(3 if rows else 2)
     w.discard()
     assert not (tmp_path / "v").exists()
+
+
+def _ask(ix: Path, question: str) -> tuple[str, str]:
+    """A one-shot ``newsbot ask`` in a fresh process: its answer and its import log."""
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "bot.cli",
+            "--index-dir",
+            str(ix),
+            "ask",
+            question,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout, r.stderr
+
+
+def test_a_one_shot_ask_answers_from_the_copy_without_opening_chroma(
+    tmp_path: Path, corpus_copy: Path
+) -> None:
+    """The BM25 folder keeps every chunk's text and metadata too (chunks.sqlite), so an
+    embedded reader never imports chromadb; with the copy damaged or missing it reads
+    Chroma instead, and the answer is the same."""
+    ix = tmp_path / "ix"
+    ingest(make_settings(ix, corpus_copy))
+    folder = ix / "bm25"
+    assert json.loads((folder / "meta.json").read_text())["texts"] > 0
+    answer, imports = _ask(ix, QUESTION)
+    assert "[1]" in answer and "Pokrovsk" in answer
+    assert " chromadb" not in imports  # -X importtime names every module imported
+    good = (folder / bm25.TEXTS).read_bytes()
+    (folder / bm25.TEXTS).write_bytes(b"not a database" * 100)
+    damaged, imports = _ask(ix, QUESTION)
+    assert damaged == answer and " chromadb" in imports
+    (folder / bm25.TEXTS).unlink()
+    missing, _ = _ask(ix, QUESTION)
+    assert missing == answer
+    (folder / bm25.TEXTS).write_bytes(good)
+    assert _ask(ix, QUESTION)[0] == answer
+
+
+def test_unfiltered_exact_search_over_the_copy_agrees_with_chroma(engine: Engine) -> None:
+    r = engine.retriever
+    index = r.store.bm25()
+    v = r.embedder.embed_query(QUESTION)
+    before = r.dense_paths.copy()
+    mine = r._dense(index, v, 6, Filters(), None)
+    assert r.dense_paths - before == Counter({"exact-all": 1})
+    assert mine and same_up_to_float16(mine, r.store.dense(v, 6, Filters()))
+    r.exact_all_max_rows = len(index.ids) - 1  # as on a large index: Chroma's HNSW
+    assert r._dense(index, v, 6, Filters(), None) == r.store.dense(v, 6, Filters())
+    r.exact_all_max_rows = len(index.ids)
