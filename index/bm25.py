@@ -32,9 +32,56 @@ import numpy as np
 from .text import terms
 
 
+@dataclass(frozen=True)
+class Postings:
+    """bm25s's precomputed BM25 scores (a term-by-chunk CSC matrix) and its vocabulary,
+    queried as bm25s's numpy backend queries them. bm25s builds and saves them;
+    reading them back needs neither bm25s nor scipy, whose imports were a fifth of
+    a one-shot ask."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    num_docs: int
+    vocab: dict[str, int]
+
+    @classmethod
+    def of(cls, retriever: Any) -> Postings:
+        """The postings of a ``bm25s.BM25`` that has just indexed."""
+        sc = retriever.scores
+        return cls(
+            sc["data"], sc["indices"], sc["indptr"], int(sc["num_docs"]), retriever.vocab_dict
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> Postings:
+        """Read what ``bm25s.BM25.save`` wrote (lucene scoring: no non-occurrence scores)."""
+        params = json.loads((folder / "params.index.json").read_text())
+        if params.get("method", "lucene") not in ("lucene", "robertson", "atire"):
+            raise ValueError(f"BM25 method {params.get('method')!r} needs bm25s to query")
+        vocab = json.loads((folder / "vocab.index.json").read_text())
+        data, indices, indptr = (
+            np.load(folder / f"{n}.csc.index.npy") for n in ("data", "indices", "indptr")
+        )
+        num_docs = int(params["num_docs"])
+        return cls(data, indices, indptr, num_docs, {str(k): int(v) for k, v in vocab.items()})
+
+    def top(self, token_ids: list[int], k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """The ``k`` best-scoring chunks (row, score) for the query's term ids, best first."""
+        scores = np.zeros(self.num_docs, dtype=self.data.dtype)
+        for t in token_ids:
+            a, b = self.indptr[t], self.indptr[t + 1]
+            np.add.at(scores, self.indices[a:b], self.data[a:b])
+        if mask is not None:
+            scores *= mask
+        part = np.argpartition(scores, -k)[-k:]
+        best = part[np.flip(np.argsort(scores[part]))]
+        return [(int(i), float(scores[i])) for i in best]
+
+
 @dataclass
 class BM25Index:
-    retriever: Any  # bm25s.BM25
+    postings: Postings
     ids: list[str]
     outlets: np.ndarray  # outlet per chunk (lowercased), for filters
     days: np.ndarray  # published date as ordinal day, 0 when unknown
@@ -46,6 +93,8 @@ class BM25Index:
     # Each chunk's text and metadata, or None when not available (older index):
     # callers then read them from Chroma.
     texts: ChunkTexts | None = None
+    # The bm25s object that built the postings (None once loaded): what ``save`` writes.
+    retriever: Any = None
 
     @cached_property
     def vectors32(self) -> np.ndarray | None:
@@ -59,21 +108,19 @@ class BM25Index:
 
     def doc_freq(self, term: str) -> int:
         """How many chunks contain ``term`` (0 when unknown)."""
-        i = self.retriever.vocab_dict.get(term)
+        i = self.postings.vocab.get(term)
         if i is None:
             return 0
-        indptr = self.retriever.scores["indptr"]
+        indptr = self.postings.indptr
         return int(indptr[i + 1] - indptr[i])
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        vocab = self.retriever.vocab_dict
-        q = [t for t in terms(query) if t in vocab]
+        vocab = self.postings.vocab
+        q = [vocab[t] for t in terms(query) if t in vocab]
         if not q or not self.ids:
             return []
         k = min(k, len(self.ids))
-        res = self.retriever.retrieve([q], k=k, show_progress=False, weight_mask=mask, n_threads=1)
-        docs, scores = res.documents[0], res.scores[0]
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs, scores, strict=True) if s > 0]
+        return [(self.ids[d], s) for d, s in self.postings.top(q, k, mask) if s > 0]
 
 
 VECTORS = "vectors.f16"
@@ -240,12 +287,13 @@ def build(chunks: Iterable[tuple[str, str, str, int]], generation: int) -> BM25I
     else:
         retriever.index((docs, vocab), show_progress=False)
     return BM25Index(
-        retriever,
+        Postings.of(retriever),
         ids,
         np.array([o.lower() for o in outlets]),
         np.array(days, dtype=np.int64),
         generation,
         sorted(set(outlets)),
+        retriever=retriever,
     )
 
 
@@ -299,12 +347,10 @@ def save(
 
 def load(folder: Path) -> BM25Index | None:
     """The saved index, or None when missing or unreadable (the caller rebuilds)."""
-    import bm25s
-
     try:
         with open(folder / "meta.json") as f:
             meta = json.load(f)
-        retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        postings = Postings.load(folder)
         days = np.load(folder / "days.npy")
     except (OSError, ValueError, KeyError):
         return None
@@ -317,7 +363,7 @@ def load(folder: Path) -> BM25Index | None:
     if meta.get("texts") == len(ids) and (folder / TEXTS).is_file():
         texts = ChunkTexts(folder / TEXTS)
     return BM25Index(
-        retriever,
+        postings,
         ids,
         np.array(meta["outlets"]),
         days,
