@@ -455,8 +455,9 @@ def main(argv: list[str] | None = None) -> None:
         help="export, score and card the model the last run trained (WORK/final), no training",
     )
     args = ap.parse_args(argv)
-    if args.tiny:
-        args.max_pairs = args.max_pairs or 64
+    if args.tiny:  # a smoke run (the test suite's): few pairs, small batches, a checkpoint a step
+        args.max_pairs = args.max_pairs or 24
+        args.batch_size = min(args.batch_size, 8)
         args.save_steps = 1
     final = args.work / f"final-{args.phases}"
     if not (args.export_only and (final / "config.json").exists()):
