@@ -179,16 +179,20 @@ class TextWriter:
         self._db: sqlite3.Connection | None = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")  # a temporary file, synced on finish
-        self._db.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, doc TEXT, meta TEXT)")
+        self._db.execute(
+            "CREATE TABLE chunks (id TEXT PRIMARY KEY, source TEXT, doc TEXT, meta TEXT)"
+        )
 
     def add(self, cid: str, doc: str, meta: dict[str, Any]) -> None:
         if self._db is not None:
-            self._db.execute("INSERT INTO chunks VALUES (?, ?, ?)", (cid, doc, json.dumps(meta)))
+            row = (cid, str(meta.get("source", "")), doc, json.dumps(meta))
+            self._db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", row)
             self.rows += 1
 
     def finish(self, expected_rows: int) -> bool:
         """Commit and close; True when it holds exactly ``expected_rows`` rows."""
         if self._db is not None:
+            self._db.execute("CREATE INDEX chunks_source ON chunks (source)")
             self._db.commit()
             self._db.close()
             self._db = None
@@ -228,6 +232,22 @@ class ChunkTexts:
         except (sqlite3.Error, ValueError):
             return None
         return out
+
+    def of_sources(
+        self, sources: list[str], limit: int
+    ) -> list[tuple[str, str, dict[str, Any]]] | None:
+        """Every chunk of the articles ``sources`` (at most ``limit``), in ``ids`` order."""
+        try:
+            db = self._connect()
+            try:
+                marks = ",".join("?" * len(sources))
+                q = f"SELECT id, doc, meta FROM chunks WHERE source IN ({marks}) ORDER BY rowid LIMIT ?"
+                rows = db.execute(q, [*sources, limit]).fetchall()
+            finally:
+                db.close()
+            return [(cid, doc, json.loads(meta)) for cid, doc, meta in rows]
+        except (sqlite3.Error, ValueError):
+            return None
 
     def all(self) -> Iterator[tuple[str, str, dict[str, Any]]] | None:
         """Every chunk, in ``ids`` order; None when the file cannot be read."""
