@@ -20,6 +20,7 @@ from index.errors import LLMError
 from index.settings import Settings
 from index.text import terms
 
+from .followup import FROM_LAST, rewrite
 from .query import META_WORDS, analyse
 from .types import Answer
 
@@ -100,8 +101,8 @@ class Conversation:
                 pass  # the heuristic below still works without the LLM
         if not is_follow_up(question, self.outlets):
             return question
-        carried = self.carried_words(question)
-        return f"{question} ({' '.join(carried)})" if carried else question
+        # issue 15: written as a person would ask it, not with key words appended
+        return rewrite(question, self.turns[-1].standalone, self.outlets)
 
     def carried_words(self, question: str) -> list[str]:
         """Key words of the previous turn that ``question`` does not already have."""
@@ -121,8 +122,15 @@ class Conversation:
         return out
 
     def add(self, question: str, standalone: str, answer: Answer) -> None:
+        if FROM_LAST in answer.notices and self.turns:  # issue 15: the topic stays the same
+            standalone = self.turns[-1].standalone
         self.turns.append(Turn(question, standalone, answer))
         del self.turns[: -self.max_turns]
+
+    @property
+    def last_answer(self) -> Answer | None:
+        """The previous turn's answer, which a follow-up may be answered from (issue 15)."""
+        return self.turns[-1].answer if self.turns else None
 
     def reset(self) -> None:
         self.turns.clear()

@@ -16,7 +16,7 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Filters, Passage
 
-from . import direct, extractive
+from . import direct, extractive, speakers
 from .answer_model import AnswerModel, load_shipped
 from .query import QuestionInfo, analyse
 from .types import Answer
@@ -40,6 +40,9 @@ class AskOptions:
     # Once set, the work stops at the next check with ``Cancelled``: between
     # stages, and between streamed chunks of the LLM's reply.
     cancel: threading.Event | None = None
+    # The previous answer in a chat: a follow-up that refers to it ("which outlet
+    # reported that?", "tell me more") is answered from its sources (bot.followup).
+    previous: Answer | None = None
 
 
 def check_question(question: str, limit: int) -> str:
@@ -122,8 +125,14 @@ class Engine:
         q = check_question(question, self.settings.max_question_chars)
         if opts.mode == "llm" and not self.settings.llm_configured:
             raise ConfigError(NO_LLM)
-        search = opts.standalone or q
         t0 = time.perf_counter()
+        if opts.previous is not None:  # issue 15: a follow-up about the last answer
+            from .followup import answer_from_last
+
+            made = answer_from_last(self, q, opts.previous, opts)
+            if made is not None:
+                return replace(made, timings={"answer": time.perf_counter() - t0})
+        search = opts.standalone or q
         info = analyse(search, self.known_outlets(), opts.as_of)
         filters = opts.filters
         if opts.as_of and (not filters.until or filters.until > opts.as_of):
@@ -191,6 +200,8 @@ class Engine:
         # "model": the mean of the classic score and the model's ranks the sentences,
         # and the classic threshold declines; "model-only": the model does both.
         hybrid = model is not None and self.settings.answer_scorer == "model"
+        # issue 15: "what did X say" quotes only sentences the article gives to X
+        who = speakers.asked_speaker(q, self.known_outlets())
         scored = extractive.score_sentences(
             info,
             passages,
@@ -200,15 +211,24 @@ class Engine:
             q,
             blend=model.blend if model else 0.0,
             hybrid=hybrid,
+            keep=speakers.said_by(who) if who else None,
         )
         where = " in the articles matching your filters" if opts.filters.active else ""
         s = self.settings
-        threshold = s.min_relevance_comparison if info.comparison else s.min_relevance
+        # a speaker's own sentences are already a strong filter: the lower bar (issue 15)
+        threshold = s.min_relevance_comparison if info.comparison or who else s.min_relevance
         if model is not None and not hybrid:
             best = scored[0].score if scored else 0.0
             threshold = model.threshold
         else:  # the classic decline: no sentence's classic score reaches the threshold
             best = max((x.classic for x in scored), default=0.0)
+        if who and (not scored or best < threshold):
+            return Answer(
+                q,
+                f"{extractive.DECLINE}{where}: no indexed article quotes {who} on this.",
+                True,
+                "extractive",
+            )
         if not scored or best < threshold:
             return Answer(
                 q,
