@@ -100,6 +100,12 @@ _BARE_ANAPHOR = re.compile(r"\b(?:it|that|this|them|there|the same)\b(?=\s*\W*$)
 _NEW_OUTLET = re.compile(r"^\W*(?:and|but|what about|how about)\s+(.+?)\W*$", re.I)
 
 
+_QUESTION_WORD = re.compile(
+    r"^(?:what|who|whom|which|when|where|why|how|is|are|was|were|did|does|do)\b", re.I
+)
+_SUBJECT_PRONOUN = re.compile(r"\b(?:they|them)\b")
+
+
 def topic(question: str) -> str:
     """What ``question`` is about, as a phrase: "whether the offensive stalled" from
     "How did outlets differ on whether the offensive stalled?"."""
@@ -109,20 +115,28 @@ def topic(question: str) -> str:
     if m:  # a rewritten follow-up: "What happened there (<topic>)?", "Why: <question>"
         return topic(m.group(1))
     m = _TOPIC_AFTER.search(q)
-    if m and len(m.group(1).split()) >= 1:
+    if m and not _ANAPHOR.fullmatch(m.group(0)):
         return m.group(1)
-    return q[:1].lower() + q[1:] if q else q
+    return q[:1].lower() + q[1:] if _QUESTION_WORD.match(q) else q
+
+
+def _own_topic(body: str) -> bool:
+    m = _TOPIC_AFTER.search(body)
+    return m is not None and not _ANAPHOR.search(m.group(0))
 
 
 def rewrite(question: str, previous: str, outlets: list[str]) -> str:
     """``question`` (a follow-up) as a standalone question about ``previous``'s topic."""
     about = topic(previous)
-    q = question.strip()
-    body = q.rstrip("?.! ")
+    body = question.strip().rstrip("?.! ")
+    mine = analyse(question, outlets).outlets
+    theirs = analyse(previous, outlets).outlets
+    if theirs and not mine:  # "What did they say about Kursk?" after a question about RT
+        body = _SUBJECT_PRONOUN.sub(" and ".join(theirs), body, count=1)
     # a follow-up that names an outlet after a comparison is still one: the same, lower bar
     compared = (
         ", compared with the other outlets"
-        if analyse(previous, outlets).comparison and analyse(question, outlets).outlets
+        if mine and analyse(previous, outlets).comparison
         else ""
     )
     m = _ANAPHOR.search(body)
@@ -134,6 +148,8 @@ def rewrite(question: str, previous: str, outlets: list[str]) -> str:
         return f"What did {m.group(1)} say about {about}{compared}?"  # "And RT?"
     body = re.sub(r"^\W*(?:and|but|also|so)\s+", "", body, flags=re.I)
     body = body[:1].upper() + body[1:]
+    if _own_topic(body):  # "What did they say about Kursk?": its own topic
+        return f"{body}?"
     if _BARE_ANAPHOR.search(body):  # "What happened there?" -> "... there (<topic>)?"
         return f"{body} ({about})?"
     if len(body.split()) <= 2:  # "Why?" -> "Why: <previous question>"
@@ -304,8 +320,7 @@ def answer_from_last(
             what = "no other speaker on it" if ref.kind == "other" else "nothing more on it"
             return Answer(
                 question,
-                f"{extractive.DECLINE} more: the articles of the last answer {refs} "
-                f"have {what}.",
+                f"{extractive.DECLINE} more: the articles of the last answer {refs} have {what}.",
                 True,
                 "extractive",
                 notices=[FROM_LAST],

@@ -58,7 +58,7 @@ _TITLE_WORDS = frozenset(
 
 
 def _trim(name: str) -> str:
-    """"Communications Coordinator John Kirby" -> "John Kirby"."""
+    """ "Communications Coordinator John Kirby" -> "John Kirby"."""
     words = name.split()
     while len(words) > 1 and words[0].lower() in _TITLE_WORDS:
         words = words[1:]
@@ -164,4 +164,3 @@ def same_person(asked: str, speaker: str | None) -> bool:
 
     a, s = surname(asked), surname(speaker)
     return bool(a) and a == s
-
