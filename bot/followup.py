@@ -63,6 +63,10 @@ _MORE = re.compile(
 _OTHER = re.compile(r"\b(?:the\s+other\s+side|the\s+opposing\s+side|the\s+other\s+party)\b", re.I)
 _SAID_FOLLOW_UP = re.compile(r"^\W*(?:and|but|also|so)\b|\belse\b", re.I)
 MORE_SENTENCES = 3
+# Share of the engine's relevance threshold a sentence needs, from the last answer's
+# articles ("tell me more"), and for a speaker's words from them or a fresh search.
+MORE_BAR = 0.25
+SPEAKER_BAR = 0.5
 FROM_LAST = "Answered from the sources of the previous answer."
 
 
@@ -255,6 +259,7 @@ def _quote_from(
     previous: Answer,
     keep_also: speakers.Keep | None,
     opts: AskOptions,
+    bar: float,
 ) -> tuple[str, list[Citation]] | None:
     """The best new sentences of ``passages`` for ``query``, quoted as the extractive
     engine quotes them; None when there is none."""
@@ -271,7 +276,7 @@ def _quote_from(
     scored = extractive.score_sentences(
         info, passages, idf, engine.embedder.embed_documents, keep=keep
     )
-    scored = [s for s in scored if s.classic >= 0.5 * engine.settings.min_relevance]
+    scored = [s for s in scored if s.classic >= bar * engine.settings.min_relevance]
     if not scored:
         return None
     picked = extractive.select(scored, info, MORE_SENTENCES)
@@ -308,10 +313,12 @@ def answer_from_last(
         elif ref.kind == "other":
             keep = speakers.not_said_by(_previous_speakers(engine, previous))
             query = f"What did others say about {topic(topic_q)}?"
-        made = _quote_from(engine, query, articles, previous, keep, opts)
+        # the articles are on the topic already: "more" takes their best other sentences
+        bar = MORE_BAR if ref.kind == "more" else SPEAKER_BAR
+        made = _quote_from(engine, query, articles, previous, keep, opts, bar)
         if made is None and ref.kind in ("said", "other"):
             found = engine.retriever.retrieve(query, opts.filters, opts.k)
-            made = _quote_from(engine, query, found, previous, keep, opts)
+            made = _quote_from(engine, query, found, previous, keep, opts, bar)
             searched = query
         if made is None:
             if ref.kind == "said":

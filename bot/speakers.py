@@ -36,7 +36,7 @@ _OPENS_QUOTE = re.compile(r"^\s*[“\"]")
 # "What did Kirby say", "what else did John Kirby say about ...", "what has Sullivan said",
 # "What did Lavrov tell Blinken", "how did Kirby describe ...".
 _ASKS_SAID = re.compile(
-    r"\b(?:what|how)\s+(?:else\s+)?(?:did|does|has|had|do)\s+"
+    r"\b(?:[Ww]hat|[Hh]ow)\s+(?:else\s+)?(?:did|does|has|had|do)\s+"
     r"((?:[A-Z][\w’'\-]+\s+){0,2}[A-Z][\w’'\-]+)\s+(?:else\s+)?"
     r"(?:say|said|tell|told|claim|state|stated|add|write|wrote|warn|announce|describe|think)\b"
 )
