@@ -16,7 +16,7 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Filters, Passage
 
-from . import direct, extractive, speakers
+from . import direct, extractive, names, speakers
 from .answer_model import AnswerModel, load_shipped
 from .query import QuestionInfo, analyse
 from .types import Answer
@@ -126,13 +126,20 @@ class Engine:
         if opts.mode == "llm" and not self.settings.llm_configured:
             raise ConfigError(NO_LLM)
         t0 = time.perf_counter()
+        # issue 15: "Kirbey", in no article, is answered for "Kirby" (bot.names)
+        fixes = names.near_misses(opts.standalone or q, self.store.bm25(), self.known_outlets())
+        asked = names.apply(q, fixes)
         if opts.previous is not None:  # issue 15: a follow-up about the last answer
             from .followup import answer_from_last
 
-            made = answer_from_last(self, q, opts.previous, opts)
+            made = answer_from_last(self, asked, opts.previous, opts)
             if made is not None:
-                return replace(made, timings={"answer": time.perf_counter() - t0})
-        search = opts.standalone or q
+                return replace(
+                    names.lead(made, fixes),
+                    question=q,
+                    timings={"answer": time.perf_counter() - t0},
+                )
+        search = names.apply(opts.standalone or q, fixes)
         info = analyse(search, self.known_outlets(), opts.as_of)
         filters = opts.filters
         if opts.as_of and (not filters.until or filters.until > opts.as_of):
@@ -167,7 +174,7 @@ class Engine:
 
             try:
                 answer = answer_with_llm(
-                    self.settings, q, passages, on_token=opts.on_token, cancel=opts.cancel
+                    self.settings, asked, passages, on_token=opts.on_token, cancel=opts.cancel
                 )
             except LLMError as e:
                 notices.append(f"{e} Falling back to the extractive answer.")
@@ -175,10 +182,11 @@ class Engine:
             answer = replace(self._extractive(search, info, passages, opts, notices), question=q)
             Cancelled.raise_if_set(opts.cancel)
         stale = stale_notice(answer, info)
+        answer = names.lead(answer, fixes, passages)
         return replace(
             answer,
             notices=notices + answer.notices + ([stale] if stale else []),
-            standalone_question=opts.standalone if opts.standalone != q else None,
+            standalone_question=search if search != q else None,
             timings={"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings,
             retrieved=passages,
         )
