@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from index.sentences import sentence_spans
 from index.types import Passage
 
-from .extractive import _NOT_NAMES, _PRONOUN_SPEAKER, SPEECH_VERBS, speaker_of
+from .extractive import _CAP, _NOT_NAMES, _PRONOUN_SPEAKER, SPEECH_VERBS, speaker_of
 from .query import analyse
 
 # "He declined to estimate ...": a sentence about what "he" said or would not say
@@ -65,6 +65,13 @@ def _trim(name: str) -> str:
     return " ".join(words)
 
 
+# "Ramzan Kadyrov, released a video ..., assuring them that ...": the video's speaker
+_STATEMENT = re.compile(
+    rf"({_CAP}),?\s+(?:released|issued|posted|published|gave|recorded)\s+(?:a|an)\s+"
+    r"(?:\w+\s+)?(?:video|statement|message|address|speech|interview)\b"
+)
+
+
 def name_of(sentence: str) -> str | None:
     """The person a sentence names as its speaker, by a speech verb or "according to"."""
     who = speaker_of(sentence)
@@ -73,6 +80,10 @@ def name_of(sentence: str) -> str | None:
         if at >= 0 and _ON_BEHALF.search(sentence[:at]):
             return None
         return _trim(who)
+    for m in _STATEMENT.finditer(sentence):
+        words = [w for w in m.group(1).split() if w not in _NOT_NAMES]
+        if words:
+            return _trim(" ".join(words))
     m = _ACCORDING.search(sentence)
     if m and not re.search(r"[’']s$", m.group(1)):  # "according to Russia's agency": not a person
         words = [w for w in m.group(1).split() if w not in _NOT_NAMES]

@@ -19,6 +19,10 @@ OFFICIAL = "a senior Pentagon official said"
         (['"It has not stalled," White House spokesman John Kirby told reporters.'], "John Kirby"),
         (["Kirby said the troops were tired."], "Kirby"),
         (["The line will run daily, according to Anu Tamm, the harbour master."], "Anu Tamm"),
+        (
+            ["Leader Ada Brenn, released a video to the fighters, assuring them of victory."],
+            "Ada Brenn",
+        ),
         # a pronoun speaker, and a quote that goes on, resolved from the sentences before
         (
             ["Kovac denied any plan.", "“They claimed it,” she stated.", "“We do not play games.”"],
