@@ -16,7 +16,7 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Filters, Passage
 
-from . import direct, extractive, names, speakers
+from . import direct, extractive, names, overview, speakers
 from .answer_model import AnswerModel, load_shipped
 from .query import QuestionInfo, analyse
 from .types import Answer
@@ -144,6 +144,14 @@ class Engine:
         filters = opts.filters
         if opts.as_of and (not filters.until or filters.until > opts.as_of):
             filters = replace(filters, until=opts.as_of)
+        overview_answer = overview.answer_overview(self, search, filters)  # issue 15
+        if overview_answer is not None:
+            return replace(
+                names.lead(overview_answer, fixes),
+                question=q,
+                standalone_question=search if search != q else None,
+                timings={"retrieval": 0.0, "answer": time.perf_counter() - t0},
+            )
         passages = self.retriever.retrieve(search, filters, opts.k)
         Cancelled.raise_if_set(opts.cancel)
         extra: list[Filters] = []
@@ -181,6 +189,8 @@ class Engine:
         if answer is None:
             answer = replace(self._extractive(search, info, passages, opts, notices), question=q)
             Cancelled.raise_if_set(opts.cancel)
+        if info.comparison:  # issue 15: a line per outlet and the coverage, first
+            answer = overview.comparison_lead(self, search, answer, filters)
         stale = stale_notice(answer, info)
         answer = names.lead(answer, fixes, passages)
         return replace(

@@ -84,9 +84,9 @@ def name_of(sentence: str) -> str | None:
         words = [w for w in m.group(1).split() if w not in _NOT_NAMES]
         if words:
             return _trim(" ".join(words))
-    m = _ACCORDING.search(sentence)
-    if m and not re.search(r"[’']s$", m.group(1)):  # "according to Russia's agency": not a person
-        words = [w for w in m.group(1).split() if w not in _NOT_NAMES]
+    acc = _ACCORDING.search(sentence)
+    if acc and not re.search(r"[’']s$", acc.group(1)):  # "according to Russia's agency"
+        words = [w for w in acc.group(1).split() if w not in _NOT_NAMES]
         if words and words[0][0].isupper():
             return " ".join(words)
     return None
