@@ -50,6 +50,7 @@ from index.errors import CorpusError, NewsbotError
 from index.readers import CorpusFile, Skip, parse_date, read_bytes, read_file
 
 from .engine import AskOptions, Mode
+from .overview import NOTE_LINE
 from .render import progress_bar
 from .verify import ReplySentence, parse_reply, supports
 
@@ -330,7 +331,8 @@ def citation_problem(citation: Mapping[str, Any], texts: SourceTexts) -> str | N
 # ---------------------------------------------------------------- citation support
 
 
-_CAVEAT = re.compile(r"^\s*Caveat on \[")  # notes on the sources that both engines append
+# notes on the sources that both engines append, and (issue 15) lines about the index
+_CAVEAT = re.compile(r"^\s*Caveat on \[|" + NOTE_LINE)
 
 
 class SupportCheck(Protocol):

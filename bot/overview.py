@@ -33,6 +33,11 @@ from .types import Answer, Citation
 if TYPE_CHECKING:
     from .engine import Engine
 
+# Lines about the index, not claims from articles (the eval does not grade them as claims).
+NOTE_LINE = (
+    r"^\s*(?:Outlets in the index that cover |In short, by outlet|\d+ articles? mentions? |"
+    r"Answering for [^:]+: no article mentions |\(\d+ more not quoted)"
+)
 MAX_ARTICLES = 8  # articles quoted in an overview
 REQUIRED_TERMS = 2  # the subject's rarest words an article must hold to mention it
 MAX_POSTINGS = 5000  # chunks read per word, at most
