@@ -864,6 +864,16 @@ def run_eval_command(
 ) -> int:
     """``newsbot eval``. Returns the exit code: 1 when a --fail-under threshold is
     missed, or when a question that passed in the --baseline report fails now."""
+    from . import eval_turns  # issue 15: a file of conversations (records with "turns")
+
+    if eval_turns.is_turns_file(qa_file):
+        if baseline or fail_under:
+            raise QAFileError(
+                "--baseline and --fail-under apply to question files, not conversations"
+            )
+        return eval_turns.run_turns_command(
+            settings, qa_file, mode=mode, as_json=as_json, report=report, open_engine=open_engine
+        )
     thresholds = parse_thresholds(fail_under)  # every input is checked before the slow part
     out, err = Console(), Console(stderr=True)
     records = load_qa(qa_file, warn=lambda msg: err.print(f"[yellow]warning:[/] {escape(msg)}"))
