@@ -231,10 +231,20 @@ class Engine:
             hybrid=hybrid,
             keep=speakers.said_by(who) if who else None,
         )
+        # a speaker's sentences that hold a word of the topic pass a lower bar (issue 15)
+        lower = info.comparison
+        if who:
+            n_chunks = max(1, len(index.ids))
+            scored, lower = speakers.on_topic(
+                scored,
+                q,
+                extractive.content_terms(info),
+                who,
+                lambda t: index.doc_freq(t) <= speakers.RARE_SHARE * n_chunks,
+            )
         where = " in the articles matching your filters" if opts.filters.active else ""
         s = self.settings
-        # a speaker's own sentences are already a strong filter: the lower bar (issue 15)
-        threshold = s.min_relevance_comparison if info.comparison or who else s.min_relevance
+        threshold = s.min_relevance_comparison if lower else s.min_relevance
         if model is not None and not hybrid:
             best = scored[0].score if scored else 0.0
             threshold = model.threshold

@@ -260,6 +260,7 @@ def _quote_from(
     keep_also: speakers.Keep | None,
     opts: AskOptions,
     bar: float,
+    on_topic_of: str | None = None,
 ) -> tuple[str, list[Citation]] | None:
     """The best new sentences of ``passages`` for ``query``, quoted as the extractive
     engine quotes them; None when there is none."""
@@ -276,6 +277,16 @@ def _quote_from(
     scored = extractive.score_sentences(
         info, passages, idf, engine.embedder.embed_documents, keep=keep
     )
+    if on_topic_of:  # a fresh search for a speaker's words: about the topic asked
+        n = max(1, len(index.ids))
+        scored, lower = speakers.on_topic(
+            scored,
+            query,
+            extractive.content_terms(info),
+            on_topic_of,
+            lambda t: index.doc_freq(t) <= speakers.RARE_SHARE * n,
+        )
+        bar = bar if lower else 1.0
     scored = [s for s in scored if s.classic >= bar * engine.settings.min_relevance]
     if not scored:
         return None
@@ -318,7 +329,8 @@ def answer_from_last(
         made = _quote_from(engine, query, articles, previous, keep, opts, bar)
         if made is None and ref.kind in ("said", "other"):
             found = engine.retriever.retrieve(query, opts.filters, opts.k)
-            made = _quote_from(engine, query, found, previous, keep, opts, bar)
+            who = ref.speaker if ref.kind == "said" else None
+            made = _quote_from(engine, query, found, previous, keep, opts, bar, who)
             searched = query
         if made is None:
             if ref.kind == "said":

@@ -15,9 +15,10 @@ import re
 from collections.abc import Callable, Sequence
 
 from index.sentences import sentence_spans
+from index.text import terms
 from index.types import Passage
 
-from .extractive import _CAP, _NOT_NAMES, _PRONOUN_SPEAKER, SPEECH_VERBS, speaker_of
+from .extractive import _CAP, _NOT_NAMES, _PRONOUN_SPEAKER, SPEECH_VERBS, Scored, speaker_of
 from .query import analyse
 
 # "He declined to estimate ...": a sentence about what "he" said or would not say
@@ -26,6 +27,7 @@ _PRONOUN_SUBJECT = re.compile(
     r"rejected|dismissed|called|suggested|responded|answered|asked|promised|vowed|"
     r"threatened|pledged)\b"
 )
+RARE_SHARE = 0.2  # a name in at most this share of chunks is specific (on_topic)
 MAX_BACK = 3  # sentences looked back for the speaker of a pronoun or a continued quote
 
 _ACCORDING = re.compile(
@@ -175,3 +177,36 @@ def same_person(asked: str, speaker: str | None) -> bool:
 
     a, s = surname(asked), surname(speaker)
     return bool(a) and a == s
+
+
+_ASKING = frozenset(terms("say said tell told else add added think describe"))
+
+
+def on_topic(
+    scored: list[Scored],
+    question: str,
+    question_terms: set[str],
+    who: str,
+    rare: Callable[[str], bool],
+) -> tuple[list[Scored], bool]:
+    """The speaker's sentences about what they are asked about, and whether those
+    may pass the lower bar.
+
+    A rare name in what the question asks about ("Kharkiv" in "what did Peskov
+    say about Kharkiv?") must be in the sentence: a speaker who never names it did not speak
+    about it. Otherwise sentences that hold a word of the topic pass the lower bar,
+    and without any, the usual bar applies."""
+    own = set(terms(who))
+    topic = question_terms - own - _ASKING
+    if not topic:
+        return scored, True
+    # the names of what they are asked about, not of whom they spoke to ("tell Blinken")
+    about = re.search(r"\b(?:about|on|regarding|concerning|over)\s+(.+)$", question)
+    rest = about.group(1) if about else ""
+    names = {
+        t for w in re.findall(r"\b[A-Z][\w’'\-]+", rest) for t in terms(w) if t in topic and rare(t)
+    }
+    if names:
+        return [s for s in scored if names & s.words], True
+    on = [s for s in scored if topic & s.words]
+    return (on, True) if on else (scored, False)
