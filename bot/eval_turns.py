@@ -226,9 +226,7 @@ def grade_turn(spec: TurnSpec, answer: Answer) -> list[str]:
     reasons: list[str] = []
     text = answer.answer
     if answer.refused != spec.refused:
-        reasons.append(
-            "declined an answerable turn" if answer.refused else "answered, should decline"
-        )
+        return ["declined an answerable turn" if answer.refused else "answered, should decline"]
     if spec.refused:
         return reasons
     low = text.lower()
