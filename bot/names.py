@@ -2,7 +2,8 @@
 answered for "Kirby", one edit away, and the answer says so.
 
 The vocabulary is the BM25 index's (lower-case, lightly stemmed terms), grouped
-by length once per index generation; only a capitalised question word that
+by length and first letter once per index generation (a typo in the first letter
+is not caught); only a capitalised question word that
 matches no indexed term is looked up, so a question without a typo costs a few
 dictionary lookups.
 """
@@ -25,7 +26,8 @@ _QUESTION_WORDS = frozenset(
     "what who whom which when where why how did does do is are was were has have had will "
     "would can could tell and but also".split()
 )
-_by_length: dict[tuple[int, int], dict[int, list[str]]] = {}  # (id, generation) -> terms by length
+# (index id, generation) -> terms by (length, first letter): typos rarely hit the first letter
+_buckets: dict[tuple[int, int], dict[tuple[int, str], list[str]]] = {}
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,16 @@ def distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
-def _terms_by_length(index: BM25Index) -> dict[int, list[str]]:
+def _terms_by_shape(index: BM25Index) -> dict[tuple[int, str], list[str]]:
     key = (id(index), index.generation)
-    got = _by_length.get(key)
+    got = _buckets.get(key)
     if got is None:
         got = {}
         for t in index.retriever.vocab_dict:
             if t.isalpha() and len(t) >= 3:
-                got.setdefault(len(t), []).append(t)
-        _by_length.clear()  # one index at a time is enough
-        _by_length[key] = got
+                got.setdefault((len(t), t[0]), []).append(t)
+        _buckets.clear()  # one index at a time is enough
+        _buckets[key] = got
     return got
 
 
@@ -71,10 +73,10 @@ def closest(word: str, index: BM25Index) -> str | None:
     """The indexed term nearest to ``word`` (already stemmed), within ``max_edits``;
     ties go to the term in more chunks."""
     limit = max_edits(word)
-    buckets = _terms_by_length(index)
+    buckets = _terms_by_shape(index)
     best: tuple[int, int, str] | None = None
     for n in range(len(word) - limit, len(word) + limit + 1):
-        for t in buckets.get(n, ()):
+        for t in buckets.get((n, word[0]), ()):
             d = distance(word, t, limit)
             if d <= limit:
                 key = (d, -index.doc_freq(t), t)
