@@ -38,11 +38,18 @@ Kind = Literal["outlet", "when", "who", "more", "said", "other"]
 
 _AND = r"^\W*(?:and|but|so|ok(?:ay)?|also)?\W*"
 _THAT = r"(?:that|this|it|so|these|those|them)"
+_END = r"(?:\s+\w+){0,2}\W*$"  # the anaphor ends the question: "... that story?", not "that Ryder said ..."
 _OUTLET = re.compile(
     _AND + r"(?:(?:which|what)\s+(?:news\s+)?(?:outlets?|publications?|newspapers?|sites?|"
-    r"sources?|media)\b.*\b" + _THAT + r"\b"
-    r"|(?:who|where)\s+(?:reported|published|wrote|ran|carried)\s+" + _THAT + r"\b"
-    r"|where\s+(?:was|is)\s+" + _THAT + r"\s+(?:reported|published)\b"
+    r"sources?|media)\s+(?:\w+\s+){0,2}"
+    + _THAT
+    + _END
+    + r"|(?:who|where)\s+(?:reported|published|wrote|ran|carried)\s+"
+    + _THAT
+    + _END
+    + r"|where\s+(?:was|is)\s+"
+    + _THAT
+    + r"\s+(?:reported|published)\W*$"
     r"|(?:which|what)\s+(?:outlets?|publications?|newspapers?|sites?)\W*$)",
     re.I,
 )

@@ -41,6 +41,7 @@ def chat(engine: Engine, *questions: str) -> list[Answer]:
         ("Which outlet reported that?", "outlet"),
         ("and which outlets reported it?", "outlet"),
         ("Who reported that?", "outlet"),
+        ("Which outlet reported that story?", "outlet"),
         ("When?", "when"),
         ("when was that?", "when"),
         ("Who said it?", "who"),
@@ -61,6 +62,8 @@ def test_follow_ups_that_refer_to_the_last_answer(question: str, kind: str) -> N
     "question",
     [
         "Who said Putin was being misinformed by his advisers?",
+        "Which outlet reported that Pat Ryder would not say how long it would take?",
+        "Who reported that the talks in Istanbul made progress?",
         "Who was Russia's chief negotiator at the Istanbul talks?",
         "When did Russia say it would cut back operations around Kyiv?",
         "What did RT say about it?",
