@@ -125,6 +125,25 @@ def test_follow_up_searches_for_the_earlier_topic(
     assert "What did RT say about it?" in (tmp_path / "repl_history").read_text()
 
 
+def test_follow_up_about_the_last_answer_is_answered_from_it(
+    rec: Recorder, seed_settings: Settings, tmp_path: Path
+) -> None:
+    """issue 15: "Which outlet reported that?" is answered from the last answer."""
+    out = chat(
+        rec,
+        seed_settings,
+        tmp_path,
+        "What is happening around Pokrovsk?",
+        "Which outlet reported that?",
+        "/quit",
+    )
+    (q1, o1, a1), (q2, o2, a2) = rec.calls
+    assert o1.previous is None and o2.previous is a1
+    assert "Answered from the sources of the previous answer." in a2.notices
+    assert [c.source for c in a2.citations] == [c.source for c in a1.citations]
+    assert "reported it:" in out and "searched for" not in out
+
+
 def test_reset_forgets_the_conversation(
     rec: Recorder, seed_settings: Settings, tmp_path: Path
 ) -> None:
