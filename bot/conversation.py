@@ -3,11 +3,12 @@
 Shared by the REPL and the Discord bot. Without an LLM, a follow-up is told by
 its form: it starts with "and" / "what about", leans on an anaphor ("it",
 "they", "there", "the same") with few words of its own, or is too short to
-stand alone. The key words of the previous standalone question, and the names
-in the title of the article the previous answer cited first, are then
-appended: "What did RT say about it?" after a question about Pokrovsk searches
-for "What did RT say about it? (Pokrovsk ...)". Any other question is used
-as-is. An LLM can take over with ``condense``.
+stand alone. It is then rewritten as a question about the previous topic
+(``bot.followup.rewrite``): "What did RT say about it?" after "What is
+happening around Pokrovsk?" searches for "What did RT say about what is
+happening around Pokrovsk?". Any other question is used as-is. An LLM can take
+over with ``condense``. A follow-up that refers to the last answer itself
+("Which outlet reported that?") is answered from it (``bot.followup``).
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ from index.errors import LLMError
 from index.settings import Settings
 from index.text import terms
 
+from .followup import FROM_LAST, rewrite
 from .query import META_WORDS, analyse
 from .types import Answer
 
 # (earlier turns as (question, answer text) pairs, new question) -> standalone question
 Condense = Callable[[list[tuple[str, str]], str], str]
-
-MAX_CARRIED = 6  # words carried from the previous standalone question
-MAX_TITLE_WORDS = 3  # capitalised words carried from the previous top citation's title
 
 _STARTS = re.compile(r"^\W*(and|but|also|what about|how about|what else|same for)\b", re.I)
 _ANAPHORS = re.compile(
@@ -100,44 +99,25 @@ class Conversation:
                 pass  # the heuristic below still works without the LLM
         if not is_follow_up(question, self.outlets):
             return question
-        carried = self.carried_words(question)
-        return f"{question} ({' '.join(carried)})" if carried else question
-
-    def carried_words(self, question: str) -> list[str]:
-        """Key words of the previous turn that ``question`` does not already have."""
-        last = self.turns[-1]
-        previous = last.standalone
-        if analyse(question, self.outlets).outlets:  # a new outlet replaces the old one
-            previous = analyse(previous, self.outlets).content
-        seen = set(terms(question))
-        out: list[str] = []
-        for word in content_words(previous):
-            if len(out) < MAX_CARRIED and _new(word, seen):
-                out.append(word)
-        cited = last.answer.citations
-        title = (cited[0].title or "") if cited else ""
-        names = [w for w in content_words(title) if w[0].isupper()]
-        out += [w for w in names if _new(w, seen)][:MAX_TITLE_WORDS]
-        return out
+        # issue 15: written as a person would ask it, not with key words appended
+        return rewrite(question, self.turns[-1].standalone, self.outlets)
 
     def add(self, question: str, standalone: str, answer: Answer) -> None:
+        if FROM_LAST in answer.notices and self.turns:  # issue 15: the topic stays the same
+            standalone = self.turns[-1].standalone
         self.turns.append(Turn(question, standalone, answer))
         del self.turns[: -self.max_turns]
+
+    @property
+    def last_answer(self) -> Answer | None:
+        """The previous turn's answer, which a follow-up may be answered from (issue 15)."""
+        return self.turns[-1].answer if self.turns else None
 
     def reset(self) -> None:
         self.turns.clear()
 
     def history(self) -> list[tuple[str, str]]:
         return [(t.question, t.answer.answer) for t in self.turns]
-
-
-def _new(word: str, seen: set[str]) -> bool:
-    """True (and remember it) when ``word``'s stem is not in ``seen`` yet."""
-    stems = set(terms(word))
-    if stems <= seen:
-        return False
-    seen |= stems
-    return True
 
 
 def llm_condenser(settings: Settings) -> Condense | None:

@@ -499,7 +499,8 @@ class Newsroom(commands.Cog):
     def answer_follow_up(self, conversation: Conversation, question: str) -> tuple[str, Answer]:
         """Runs in a worker thread: the standalone query, then the answer."""
         standalone = conversation.standalone(question)
-        return standalone, self.engine.ask(question, AskOptions(standalone=standalone))
+        opts = AskOptions(standalone=standalone, previous=conversation.last_answer)  # issue 15
+        return standalone, self.engine.ask(question, opts)
 
     def chat(self, channel_id: int) -> Chat:
         chat = self.chats.pop(channel_id, None) or Chat(

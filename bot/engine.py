@@ -16,7 +16,7 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Filters, Passage
 
-from . import direct, extractive
+from . import direct, extractive, names, overview, speakers
 from .answer_model import AnswerModel, load_shipped
 from .query import QuestionInfo, analyse
 from .types import Answer
@@ -40,6 +40,9 @@ class AskOptions:
     # Once set, the work stops at the next check with ``Cancelled``: between
     # stages, and between streamed chunks of the LLM's reply.
     cancel: threading.Event | None = None
+    # The previous answer in a chat: a follow-up that refers to it ("which outlet
+    # reported that?", "tell me more") is answered from its sources (bot.followup).
+    previous: Answer | None = None
 
 
 def check_question(question: str, limit: int) -> str:
@@ -122,12 +125,33 @@ class Engine:
         q = check_question(question, self.settings.max_question_chars)
         if opts.mode == "llm" and not self.settings.llm_configured:
             raise ConfigError(NO_LLM)
-        search = opts.standalone or q
         t0 = time.perf_counter()
+        # issue 15: "Kirbey", in no article, is answered for "Kirby" (bot.names)
+        fixes = names.near_misses(opts.standalone or q, self.store.bm25(), self.known_outlets())
+        asked = names.apply(q, fixes)
+        if opts.previous is not None:  # issue 15: a follow-up about the last answer
+            from .followup import answer_from_last
+
+            made = answer_from_last(self, asked, opts.previous, opts)
+            if made is not None:
+                return replace(
+                    names.lead(made, fixes),
+                    question=q,
+                    timings={"answer": time.perf_counter() - t0},
+                )
+        search = names.apply(opts.standalone or q, fixes)
         info = analyse(search, self.known_outlets(), opts.as_of)
         filters = opts.filters
         if opts.as_of and (not filters.until or filters.until > opts.as_of):
             filters = replace(filters, until=opts.as_of)
+        overview_answer = overview.answer_overview(self, search, filters)  # issue 15
+        if overview_answer is not None:
+            return replace(
+                names.lead(overview_answer, fixes),
+                question=q,
+                standalone_question=search if search != q else None,
+                timings={"retrieval": 0.0, "answer": time.perf_counter() - t0},
+            )
         passages = self.retriever.retrieve(search, filters, opts.k)
         Cancelled.raise_if_set(opts.cancel)
         extra: list[Filters] = []
@@ -158,18 +182,21 @@ class Engine:
 
             try:
                 answer = answer_with_llm(
-                    self.settings, q, passages, on_token=opts.on_token, cancel=opts.cancel
+                    self.settings, asked, passages, on_token=opts.on_token, cancel=opts.cancel
                 )
             except LLMError as e:
                 notices.append(f"{e} Falling back to the extractive answer.")
         if answer is None:
             answer = replace(self._extractive(search, info, passages, opts, notices), question=q)
             Cancelled.raise_if_set(opts.cancel)
+        if info.comparison:  # issue 15: a line per outlet and the coverage, first
+            answer = overview.comparison_lead(self, search, answer, filters)
         stale = stale_notice(answer, info)
+        answer = names.lead(answer, fixes, passages)
         return replace(
             answer,
             notices=notices + answer.notices + ([stale] if stale else []),
-            standalone_question=opts.standalone if opts.standalone != q else None,
+            standalone_question=search if search != q else None,
             timings={"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings,
             retrieved=passages,
         )
@@ -191,6 +218,8 @@ class Engine:
         # "model": the mean of the classic score and the model's ranks the sentences,
         # and the classic threshold declines; "model-only": the model does both.
         hybrid = model is not None and self.settings.answer_scorer == "model"
+        # issue 15: "what did X say" quotes only sentences the article gives to X
+        who = speakers.asked_speaker(q, self.known_outlets())
         scored = extractive.score_sentences(
             info,
             passages,
@@ -200,15 +229,34 @@ class Engine:
             q,
             blend=model.blend if model else 0.0,
             hybrid=hybrid,
+            keep=speakers.said_by(who) if who else None,
         )
+        # a speaker's sentences that hold a word of the topic pass a lower bar (issue 15)
+        lower = info.comparison
+        if who:
+            n_chunks = max(1, len(index.ids))
+            scored, lower = speakers.on_topic(
+                scored,
+                q,
+                extractive.content_terms(info),
+                who,
+                lambda t: index.doc_freq(t) <= speakers.RARE_SHARE * n_chunks,
+            )
         where = " in the articles matching your filters" if opts.filters.active else ""
         s = self.settings
-        threshold = s.min_relevance_comparison if info.comparison else s.min_relevance
+        threshold = s.min_relevance_comparison if lower else s.min_relevance
         if model is not None and not hybrid:
             best = scored[0].score if scored else 0.0
             threshold = model.threshold
         else:  # the classic decline: no sentence's classic score reaches the threshold
             best = max((x.classic for x in scored), default=0.0)
+        if who and (not scored or best < threshold):
+            return Answer(
+                q,
+                f"{extractive.DECLINE}{where}: no indexed article quotes {who} on this.",
+                True,
+                "extractive",
+            )
         if not scored or best < threshold:
             return Answer(
                 q,

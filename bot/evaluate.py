@@ -50,6 +50,7 @@ from index.errors import CorpusError, NewsbotError
 from index.readers import CorpusFile, Skip, parse_date, read_bytes, read_file
 
 from .engine import AskOptions, Mode
+from .overview import NOTE_LINE
 from .render import progress_bar
 from .verify import ReplySentence, parse_reply, supports
 
@@ -330,7 +331,8 @@ def citation_problem(citation: Mapping[str, Any], texts: SourceTexts) -> str | N
 # ---------------------------------------------------------------- citation support
 
 
-_CAVEAT = re.compile(r"^\s*Caveat on \[")  # notes on the sources that both engines append
+# notes on the sources that both engines append, and (issue 15) lines about the index
+_CAVEAT = re.compile(r"^\s*Caveat on \[|" + NOTE_LINE)
 
 
 class SupportCheck(Protocol):
@@ -862,6 +864,16 @@ def run_eval_command(
 ) -> int:
     """``newsbot eval``. Returns the exit code: 1 when a --fail-under threshold is
     missed, or when a question that passed in the --baseline report fails now."""
+    from . import eval_turns  # issue 15: a file of conversations (records with "turns")
+
+    if eval_turns.is_turns_file(qa_file):
+        if baseline or fail_under:
+            raise QAFileError(
+                "--baseline and --fail-under apply to question files, not conversations"
+            )
+        return eval_turns.run_turns_command(
+            settings, qa_file, mode=mode, as_json=as_json, report=report, open_engine=open_engine
+        )
     thresholds = parse_thresholds(fail_under)  # every input is checked before the slow part
     out, err = Console(), Console(stderr=True)
     records = load_qa(qa_file, warn=lambda msg: err.print(f"[yellow]warning:[/] {escape(msg)}"))

@@ -149,6 +149,12 @@ def speaker_before(s: Scored) -> str | None:
     return speaker_of(s.before)
 
 
+def _named_only_before(speaker: str, s: Scored) -> bool:
+    """Whether ``speaker`` is named in the sentence before ``s`` but not in ``s``."""
+    surname = speaker.split()[-1]
+    return surname not in s.text and surname in s.before
+
+
 def candidate_sentences(passages: Sequence[Passage]) -> list[Candidate]:
     """Unique sentences of the passages, with absolute offsets and the sentence
     before them in the passage ("" for a passage's first).
@@ -192,6 +198,7 @@ def score_sentences(
     question: str = "",
     blend: float = 0.0,
     hybrid: bool = False,
+    keep: Callable[[Passage, int], bool] | None = None,
 ) -> list[Scored]:
     """Score each sentence by question coverage (IDF-weighted, against at most
     ``MAX_TERMS`` words), embedding similarity, and agreement with the outlets
@@ -202,9 +209,12 @@ def score_sentences(
     ``(1 - blend) * model + blend * coverage``. With ``hybrid``, the sentences
     are embedded as well and the score is the mean of the classic score and the
     model's; ``Scored.classic`` keeps the classic one (for the classic decline).
-    The same bonuses are added to every score."""
+    The same bonuses are added to every score. With ``keep`` (passage, start),
+    only the sentences it accepts are scored (issue 15: a speaker's own words)."""
     qterms = content_terms(info)
     cands = candidate_sentences(passages)
+    if keep is not None:
+        cands = [c for c in cands if keep(c[0], c[1])]
     if not cands or not qterms:
         return []
     total = coverage_total(qterms, idf)
@@ -372,9 +382,14 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
     for outlet, items in groups.items():
         for s in sorted(items, key=lambda x: (x.passage.source, x.start)):
             n = len(citations) + 1
-            speaker = speaker_of(s.text)
+            # issue 15: named in the sentence, or resolved from the ones before (bot.speakers)
+            from .speakers import speaker_in_passage
+
+            speaker = speaker_in_passage(s.passage, s.start)
             start, quote = s.start, s.text
             named_before = speaker_before(s)
+            if not named_before and speaker and _named_only_before(speaker, s):
+                named_before = speaker  # issue 15: "He declined ..." after "Ryder said ..."
             if named_before:  # quote the sentence that names the speaker too
                 rel = s.passage.text.rfind(s.before, 0, s.start - s.passage.start)
                 if rel >= 0:

@@ -271,6 +271,7 @@ class Repl:
             as_of=self.as_of,
             on_token=on_token,
             cancel=cancel,
+            previous=self.conversation.last_answer,  # issue 15: follow-ups about it
         )
         return standalone, self.engine.ask(q, opts)
 

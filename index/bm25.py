@@ -114,6 +114,15 @@ class BM25Index:
         indptr = self.postings.indptr
         return int(indptr[i + 1] - indptr[i])
 
+    def chunks_with(self, term: str, limit: int = 5000) -> list[str]:
+        """The ids of the chunks that contain ``term`` (at most ``limit``)."""
+        i = self.retriever.vocab_dict.get(term)
+        if i is None:
+            return []
+        indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        rows = indices[int(indptr[i]) : int(indptr[i + 1])][:limit]
+        return [self.ids[int(r)] for r in rows]
+
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         vocab = self.postings.vocab
         q = [vocab[t] for t in terms(query) if t in vocab]

@@ -533,6 +533,29 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
+    def metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each chunk's provenance (source, outlet, title, published, ...), without its text."""
+        if not ids:
+            return {}
+        got = self._read(lambda: self.collection.get(ids=list(ids), include=["metadatas"]))
+        return {cid: dict(m) for cid, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def article_passages(self, sources: Sequence[str], limit: int = 400) -> list[Passage]:
+        """Every chunk of the articles ``sources``, in article order (at most ``limit``)."""
+        if not sources:
+            return []
+        where = {"source": {"$in": list(sources)}}
+        got = self._read(
+            lambda: self.collection.get(
+                where=where, include=["documents", "metadatas"], limit=limit
+            )
+        )
+        out = [
+            _passage(cid, doc, dict(meta))
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        return sorted(out, key=lambda p: (p.source, p.start))
+
     def count(self) -> int:
         return int(self._read(self.collection.count))
 

@@ -94,3 +94,20 @@ def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
     """The shared server, its per-test knobs reset afterwards."""
     yield fake_server
     fake_server.token_delay, fake_server.cut_after, fake_server.retry_after = 0.0, 3, "1"
+
+
+MADE_UP = ROOT / "tests" / "data" / "made_up"  # articles of our own making (issue 15)
+
+
+@pytest.fixture(scope="session")
+def made_up_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """An engine over ``tests/data/made_up``: quotes with known speakers, a copy of
+    one story, an outlet that covers another subject."""
+    corpus = tmp_path_factory.mktemp("made-up-corpus") / "made_up"
+    shutil.copytree(MADE_UP, corpus)
+    index_dir = tmp_path_factory.mktemp("made-up-index")
+    settings = make_settings(index_dir, corpus.parent)
+    ingest(settings)
+    eng = Engine.open(settings)
+    yield eng
+    eng.close()

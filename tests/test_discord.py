@@ -405,7 +405,10 @@ async def test_mention_is_answered_in_a_thread_and_follow_ups_keep_context(
     follow = sent()
     assert follow and all(m.channel.id == thread.id for m in follow)
     text = follow[0].content
-    assert text.startswith("-# searched for: What did RT say about it? (") and "Pokrovsk" in text
+    # written as a question (issue 15), not with key words appended
+    assert text.startswith(
+        "-# searched for: What did RT say about what is happening around Pokrovsk?"
+    )
     chat = cog_of(bot).chats[thread.id].conversation
     assert [t.question for t in chat.turns] == [
         "What is happening around Pokrovsk?",
@@ -415,6 +418,16 @@ async def test_mention_is_answered_in_a_thread_and_follow_ups_keep_context(
     fields = [f.name or "" for m in follow for e in m.embeds for f in e.fields]
     assert fields and all(" RT " in f"{n} " for n in fields)
     assert payloads and all(pings_nobody(p["allowed_mentions"]) for p in payloads)
+
+    # issue 15: a follow-up about that answer is answered from its sources, not searched
+    await post(thread, member(), "Which outlet reported that?")
+    (which, *_) = sent()
+    assert "searched for" not in which.content
+    assert "Answered from the sources of the previous answer." in which.content
+    assert "RT reported it" in which.content
+    assert [c.source for c in chat.turns[2].answer.citations] == [
+        c.source for c in chat.turns[1].answer.citations
+    ]
 
 
 @pytest.mark.asyncio

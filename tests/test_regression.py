@@ -71,7 +71,6 @@ THRESHOLDS = {
 # check -> question id -> why the extractive engine fails it today.
 KNOWN_FAILURES: dict[str, dict[str, str]] = {
     "must_contain": {
-        "q19": "quotes Sullivan's words as 'Biden's national security advisor', never his name",
         "q21": "cites AP's scene-setting sentences, not Fomin's statement",
     },
     "declined": {

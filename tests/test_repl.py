@@ -118,11 +118,30 @@ def test_follow_up_searches_for_the_earlier_topic(
     )
     (q1, o1, a1), (q2, o2, a2) = rec.calls
     assert o1.standalone is None
-    assert o2.standalone and "Pokrovsk" in o2.standalone and o2.standalone.startswith(q2)
+    assert o2.standalone == "What did RT say about what is happening around Pokrovsk?"
     assert a2.citations and {(c.outlet, c.source) for c in a2.citations} == {("RT", RT_ARTICLE)}
     assert f"(searched for: {o2.standalone})" in out
     assert RT_ARTICLE in out  # /sources lists the files
     assert "What did RT say about it?" in (tmp_path / "repl_history").read_text()
+
+
+def test_follow_up_about_the_last_answer_is_answered_from_it(
+    rec: Recorder, seed_settings: Settings, tmp_path: Path
+) -> None:
+    """issue 15: "Which outlet reported that?" is answered from the last answer."""
+    out = chat(
+        rec,
+        seed_settings,
+        tmp_path,
+        "What is happening around Pokrovsk?",
+        "Which outlet reported that?",
+        "/quit",
+    )
+    (q1, o1, a1), (q2, o2, a2) = rec.calls
+    assert o1.previous is None and o2.previous is a1
+    assert "Answered from the sources of the previous answer." in a2.notices
+    assert [c.source for c in a2.citations] == [c.source for c in a1.citations]
+    assert "reported it:" in out and "searched for" not in out
 
 
 def test_reset_forgets_the_conversation(
