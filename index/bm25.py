@@ -116,10 +116,10 @@ class BM25Index:
 
     def chunks_with(self, term: str, limit: int = 5000) -> list[str]:
         """The ids of the chunks that contain ``term`` (at most ``limit``)."""
-        i = self.retriever.vocab_dict.get(term)
+        i = self.postings.vocab.get(term)
         if i is None:
             return []
-        indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        indptr, indices = self.postings.indptr, self.postings.indices
         rows = indices[int(indptr[i]) : int(indptr[i + 1])][:limit]
         return [self.ids[int(r)] for r in rows]
 

@@ -537,6 +537,10 @@ class Store:
         """Each chunk's provenance (source, outlet, title, published, ...), without its text."""
         if not ids:
             return {}
+        copy = self._copy()
+        kept = copy.texts.get(list(ids)) if copy is not None and copy.texts is not None else None
+        if kept is not None and len(kept) == len(set(ids)):
+            return {cid: kept[cid][1] for cid in ids}
         got = self._read(lambda: self.collection.get(ids=list(ids), include=["metadatas"]))
         return {cid: dict(m) for cid, m in zip(got["ids"], got["metadatas"], strict=True)}
 
@@ -544,6 +548,11 @@ class Store:
         """Every chunk of the articles ``sources``, in article order (at most ``limit``)."""
         if not sources:
             return []
+        copy = self._copy()
+        rows = copy.texts.of_sources(list(sources), limit) if copy and copy.texts else None
+        if rows is not None:
+            kept = [_passage(cid, doc, meta) for cid, doc, meta in rows]
+            return sorted(kept, key=lambda p: (p.source, p.start))
         where = {"source": {"$in": list(sources)}}
         got = self._read(
             lambda: self.collection.get(
