@@ -12,10 +12,11 @@ filter passes with it, instead of asking Chroma to filter (slow at scale).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,16 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .text import terms
+
+
+def idf_from_counts(df: Callable[[str], int], n_docs: int) -> Callable[[str], float]:
+    """BM25's idf (with its +1, never negative) from a document-frequency function."""
+
+    def idf(t: str) -> float:
+        d = df(t)
+        return math.log(1 + (n_docs - d + 0.5) / (d + 0.5))
+
+    return idf
 
 
 @dataclass
@@ -50,6 +61,11 @@ class BM25Index:
             return 0
         indptr = self.retriever.scores["indptr"]
         return int(indptr[i + 1] - indptr[i])
+
+    def word_weights(self) -> Callable[[str], float]:
+        """Each stemmed term's BM25 inverse document frequency over the chunks:
+        how much the word tells one chunk from another."""
+        return idf_from_counts(self.doc_freq, max(1, len(self.ids)))
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         vocab = self.retriever.vocab_dict

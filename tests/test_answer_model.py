@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, build_wheel, make_settings
 
-from bot import direct
-from bot.answer_model import AnswerModel
-from bot.engine import Engine
+from bot import AnswerModel, Engine
+from bot.answer import direct
 from index.errors import ModelError
 from index.ingest import ingest
 from index.models import shipped

@@ -236,7 +236,15 @@ def test_an_index_built_with_another_model_is_never_mixed(tmp_path: Path) -> Non
     # the rebuild in its own process, as a user runs it (Chroma keeps a deleted
     # folder's database open for the life of a process)
     rebuilt = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--index-dir", str(s.index_dir), "ingest", str(corpus)]
+        [
+            sys.executable,
+            "-m",
+            "bot.frontends.cli",
+            "--index-dir",
+            str(s.index_dir),
+            "ingest",
+            str(corpus),
+        ]
         + ["--rebuild"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "NEWSBOT_EMBED_MODEL": str(other)},

@@ -18,15 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import CORPUS
 
-from bot.verify import (
-    THRESHOLD,
-    check_reply,
-    coverage,
-    label_of,
-    parse_reply,
-    supports,
-    without_instructions,
-)
+from bot import check_reply, parse_reply, supports
+from bot.llm.verify import THRESHOLD, coverage, label_of, without_instructions
 from index.types import Passage
 
 FILES = {

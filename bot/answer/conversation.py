@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from index.errors import LLMError
-from index.settings import Settings
 from index.text import terms
 
-from .query import META_WORDS, analyse
+from .query import META_WORDS, QuestionInfo, analyse
 from .types import Answer
 
 # (earlier turns as (question, answer text) pairs, new question) -> standalone question
@@ -61,9 +60,12 @@ def names(text: str) -> list[str]:
     return [w for w in content_words(text[first.end() if first else 0 :]) if w[0].isupper()]
 
 
-def is_follow_up(question: str, outlets: Iterable[str] = ()) -> bool:
-    """Whether ``question`` leans on the previous turn to make sense."""
-    own = analyse(question, list(outlets)).content
+def is_follow_up(
+    question: str, outlets: Iterable[str] = (), info: QuestionInfo | None = None
+) -> bool:
+    """Whether ``question`` leans on the previous turn to make sense
+    (``info``: its analysis, when made already)."""
+    own = (info or analyse(question, list(outlets))).content
     n = len(content_words(own))
     return bool(
         _STARTS.search(question)
@@ -98,17 +100,21 @@ class Conversation:
                     return rewritten
             except LLMError:
                 pass  # the heuristic below still works without the LLM
-        if not is_follow_up(question, self.outlets):
+        info = analyse(question, self.outlets)  # once for both uses
+        if not is_follow_up(question, self.outlets, info):
             return question
-        carried = self.carried_words(question)
+        carried = self.carried_words(question, info)
         return f"{question} ({' '.join(carried)})" if carried else question
 
-    def carried_words(self, question: str) -> list[str]:
-        """Key words of the previous turn that ``question`` does not already have."""
+    def carried_words(self, question: str, info: QuestionInfo | None = None) -> list[str]:
+        """Key words of the previous turn that ``question`` (analysed as ``info``)
+        does not already have."""
         last = self.turns[-1]
         previous = last.standalone
-        if analyse(question, self.outlets).outlets:  # a new outlet replaces the old one
-            previous = analyse(previous, self.outlets).content
+        if (info or analyse(question, self.outlets)).outlets:  # a new outlet replaces the old
+            # the previous question without its outlets: the engine's analysis of it
+            known = last.answer.info
+            previous = (known or analyse(previous, self.outlets)).content
         seen = set(terms(question))
         out: list[str] = []
         for word in content_words(previous):
@@ -138,16 +144,3 @@ def _new(word: str, seen: set[str]) -> bool:
         return False
     seen |= stems
     return True
-
-
-def llm_condenser(settings: Settings) -> Condense | None:
-    """With an LLM configured, condense follow-ups with it (``bot.llm.condense``)."""
-    if not settings.llm_configured:
-        return None
-
-    def condense(history: list[tuple[str, str]], question: str) -> str:
-        from .llm import condense as llm_condense  # imports openai only when used
-
-        return llm_condense(settings, history, question)
-
-    return condense

@@ -1,4 +1,21 @@
-"""The answer engine every front-end shares: question in, ``Answer`` out."""
+"""The answer engine every front-end shares: question in, ``Answer`` out.
+
+``Engine.open`` opens the index (building the default one on first use);
+``Engine.ask`` runs the one pipeline, each stage once:
+
+    analyse     the question's outlets, period and form (``query.py``)
+    retrieve    hybrid retrieval, then extra retrievals for each outlet the
+                question names and for the period it asks about
+    answer      with an LLM (``bot/llm/answer.py``), or else:
+    score       every sentence of the passages (the classic score, and the
+                learned answer model, ``answer_model.py``, when it is chosen)
+    compose     the extractive answer from the best sentences (``extractive.py``),
+                with a direct answer before the quotes (``direct.py``)
+
+Front-ends reach the index only through the engine: ``resolve_outlet``,
+``known_outlets``, ``outlets``, ``articles``, ``source_texts`` and
+``conversation``.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +24,34 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from index.embed import Embedder, load_embedder
-from index.errors import Cancelled, ConfigError, LLMError, ModelError, QuestionError
+from index.errors import Cancelled, ConfigError, IndexNotReady, LLMError, ModelError, QuestionError
+from index.readers import SourceTexts
 from index.retrieve import RetrievalConfig, Retriever
-from index.settings import Settings
+from index.settings import Settings, default_index_dir
 from index.store import Store
-from index.types import Filters, Passage
+from index.types import Filters, IngestReport, Passage
 
 from . import direct, extractive
 from .answer_model import AnswerModel, load_shipped
+from .conversation import Condense, Conversation
+from .declines import NO_ARTICLE, NOT_STATED, declined
 from .query import QuestionInfo, analyse
 from .types import Answer
+
+if TYPE_CHECKING:
+    from index.ingest import Progress
+
+    from ..llm.client import ChatModel
+
+# Builds the index: given the progress callback to report to (or None), the report.
+Build = Callable[["Progress | None"], IngestReport]
+# A front-end's way of showing a first-use build: it calls ``build`` with its
+# progress display and shows the report.
+OnBuild = Callable[[Settings, Build], Any]
 
 Mode = Literal["auto", "llm", "extractive"]
 
@@ -78,6 +110,17 @@ def stale_notice(answer: Answer, info: QuestionInfo) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """The scoring stage's result: the ranked sentences, the best score and the
+    threshold it must reach, and the answer model used (None: classic)."""
+
+    sentences: list[extractive.Scored]
+    best: float
+    threshold: float
+    model: AnswerModel | None
+
+
 class Engine:
     """Holds the open index and the embedder; answers questions."""
 
@@ -98,7 +141,28 @@ class Engine:
         )
 
     @classmethod
-    def open(cls, settings: Settings) -> Engine:
+    def open(cls, settings: Settings, *, on_build: OnBuild | None = None) -> Engine:
+        """The engine over ``settings.index_dir``. With ``on_build``, a missing
+        default index is built first, the front-end showing the build; another
+        missing index is an ``IndexNotReady`` saying how to build it."""
+        try:
+            return cls._open(settings)
+        except IndexNotReady as e:
+            if on_build is None or not str(e).startswith("No index"):
+                raise
+            if settings.index_dir.resolve() != default_index_dir().resolve():
+                d = settings.index_dir  # only the default builds itself
+                raise IndexNotReady(
+                    f"No index at {d} yet. Build it with: newsbot --index-dir {d} ingest "
+                    "[FILES OR FOLDERS] (default: the corpus folder)"
+                ) from None
+        from index.ingest import ingest
+
+        on_build(settings, lambda progress: ingest(settings, None, progress=progress))
+        return cls._open(settings)
+
+    @classmethod
+    def _open(cls, settings: Settings) -> Engine:
         store = Store(settings)
         try:
             embedder = load_embedder(settings.embed_model)
@@ -125,7 +189,36 @@ class Engine:
         search = opts.standalone or q
         t0 = time.perf_counter()
         info = analyse(search, self.known_outlets(), opts.as_of)
+        passages = self.retrieve(search, info, opts)
+        t1 = time.perf_counter()
+        use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
+        notices: list[str] = []
+        answer: Answer | None = None
+        if use_llm:
+            answer = self._llm_answer(q, passages, opts, notices)
+        if answer is None:
+            scored = self.score(search, info, passages, notices)
+            answer = self._extractive(search, info, scored, opts)
+            Cancelled.raise_if_set(opts.cancel)
+        stale = stale_notice(answer, info)
+        return replace(
+            answer,
+            question=q,
+            notices=notices + answer.notices + ([stale] if stale else []),
+            standalone_question=opts.standalone if opts.standalone != q else None,
+            timings={"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings,
+            retrieved=passages,
+            info=info,
+        )
+
+    # The stages of ``ask``.
+
+    def retrieve(self, search: str, info: QuestionInfo, opts: AskOptions) -> list[Passage]:
+        """Retrieval, then extra retrievals so that each outlet the question names,
+        and the period it asks about, is heard."""
         filters = opts.filters
+        if filters.outlet:
+            filters = replace(filters, outlet=self.resolve_outlet(filters.outlet))
         if opts.as_of and (not filters.until or filters.until > opts.as_of):
             filters = replace(filters, until=opts.as_of)
         passages = self.retriever.retrieve(search, filters, opts.k)
@@ -149,44 +242,32 @@ class Engine:
             passages += more
             seen |= {p.chunk_id for p in more}
             Cancelled.raise_if_set(opts.cancel)
-        t1 = time.perf_counter()
-        use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
-        notices: list[str] = []
-        answer: Answer | None = None
-        if use_llm:
-            from .llm import answer_with_llm  # imports openai only when needed
+        return passages
 
-            try:
-                answer = answer_with_llm(
-                    self.settings, q, passages, on_token=opts.on_token, cancel=opts.cancel
-                )
-            except LLMError as e:
-                notices.append(f"{e} Falling back to the extractive answer.")
-        if answer is None:
-            answer = replace(self._extractive(search, info, passages, opts, notices), question=q)
-            Cancelled.raise_if_set(opts.cancel)
-        stale = stale_notice(answer, info)
-        return replace(
-            answer,
-            notices=notices + answer.notices + ([stale] if stale else []),
-            standalone_question=opts.standalone if opts.standalone != q else None,
-            timings={"retrieval": t1 - t0, "answer": time.perf_counter() - t1} | answer.timings,
-            retrieved=passages,
-        )
+    def _llm_answer(
+        self, q: str, passages: list[Passage], opts: AskOptions, notices: list[str]
+    ) -> Answer | None:
+        """The LLM's verified answer, or None (with a notice) when it fails."""
+        from ..llm.answer import answer_with_llm  # imports openai only when needed
 
-    def known_outlets(self) -> list[str]:
-        return sorted({str(o) for o in self.store.outlet_names()})
+        try:
+            return answer_with_llm(
+                self.chat_model(),
+                q,
+                passages,
+                deadline=time.monotonic() + self.settings.llm_timeout,
+                on_token=opts.on_token,
+                cancel=opts.cancel,
+            )
+        except LLMError as e:
+            notices.append(f"{e} Falling back to the extractive answer.")
+            return None
 
-    def _extractive(
-        self,
-        q: str,
-        info: QuestionInfo,
-        passages: list[Passage],
-        opts: AskOptions,
-        notices: list[str],
-    ) -> Answer:
-        index = self.store.bm25()
-        idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
+    def score(
+        self, q: str, info: QuestionInfo, passages: list[Passage], notices: list[str]
+    ) -> Scoring:
+        """Every candidate sentence of ``passages``, scored and ranked: the slot of
+        the learned answer model (``answer_model.py``)."""
         model = None if info.comparison else self.answer_model(notices)
         # "model": the mean of the classic score and the model's ranks the sentences,
         # and the classic threshold declines; "model-only": the model does both.
@@ -194,14 +275,13 @@ class Engine:
         scored = extractive.score_sentences(
             info,
             passages,
-            idf,
+            self.retriever.word_weights(),
             self.embedder.embed_documents,
             model.score if model else None,
             q,
             blend=model.blend if model else 0.0,
             hybrid=hybrid,
         )
-        where = " in the articles matching your filters" if opts.filters.active else ""
         s = self.settings
         threshold = s.min_relevance_comparison if info.comparison else s.min_relevance
         if model is not None and not hybrid:
@@ -209,20 +289,70 @@ class Engine:
             threshold = model.threshold
         else:  # the classic decline: no sentence's classic score reaches the threshold
             best = max((x.classic for x in scored), default=0.0)
-        if not scored or best < threshold:
-            return Answer(
-                q,
-                f"{extractive.DECLINE}{where}: no indexed article answers this question.",
-                True,
-                "extractive",
-            )
+        return Scoring(scored, best, threshold, model)
+
+    # What front-ends may read of the index.
+
+    def known_outlets(self) -> list[str]:
+        """The indexed outlets' names, sorted."""
+        return sorted({str(o) for o in self.store.outlet_names()})
+
+    def resolve_outlet(self, name: str) -> str:
+        """A user's outlet name ("rt", "moscow times") to the indexed outlet;
+        ``NewsbotError`` naming the indexed outlets when none matches."""
+        return self.retriever.resolve_outlet(name)
+
+    def outlets(self) -> dict[str, int]:
+        """Indexed outlets with their article counts, most articles first."""
+        return self.store.outlets()
+
+    def articles(self) -> list[dict[str, Any]]:
+        """One row per indexed article: provenance and chunk count."""
+        return self.store.articles()
+
+    def source_texts(self) -> SourceTexts:
+        """The exact text of each cited source, each located through the index's
+        ledger (which file each article came from), else in the corpus folder."""
+        files: dict[str, Path] = {}
+        ledger = self.store.ledger
+        for path in ledger.files():
+            for source in ledger.sources_of(path):
+                files[source] = Path(path)
+        return SourceTexts(self.settings.corpus_dir, files)
+
+    def chat_model(self) -> ChatModel:
+        """The configured LLM client (``ConfigError`` when none is)."""
+        from ..llm.client import chat_model  # imports openai only when needed
+
+        llm = chat_model(self.settings)
+        if llm is None:
+            raise ConfigError(NO_LLM)
+        return llm
+
+    def conversation(
+        self, cancel: Callable[[], threading.Event | None] | None = None
+    ) -> Conversation:
+        """A new chat: follow-ups made standalone, by the LLM when one is
+        configured (stopped by the event ``cancel()`` returns) and else by form."""
+        condense: Condense | None = None
+        if self.settings.llm_configured:
+
+            def condense(history: list[tuple[str, str]], question: str) -> str:
+                from ..llm.answer import condense as llm_condense
+
+                event = cancel() if cancel else None
+                return llm_condense(self.chat_model(), history, question, cancel=event)
+
+        return Conversation(outlets=self.known_outlets(), condense=condense)
+
+    def _extractive(self, q: str, info: QuestionInfo, scoring: Scoring, opts: AskOptions) -> Answer:
+        """The extractive answer from the scored sentences, or a decline."""
+        scored, model = scoring.sentences, scoring.model
+        filtered = opts.filters.active
+        if not scored or scoring.best < scoring.threshold:
+            return Answer(q, declined(NO_ARTICLE, filtered=filtered), True, "extractive")
         if info.yes_no and not extractive.states_it(q, info, scored):
-            return Answer(
-                q,
-                f"{extractive.DECLINE}{where}: no indexed article states whether this happened.",
-                True,
-                "extractive",
-            )
+            return Answer(q, declined(NOT_STATED, filtered=filtered), True, "extractive")
         selected = extractive.select(scored, info, self.settings.answer_sentences)
         text, citations = extractive.compose(selected, q)
         short = None

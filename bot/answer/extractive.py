@@ -11,20 +11,20 @@ evidence and are never quoted (``bot.injection``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
+from index.bm25 import idf_from_counts as idf_from_counts
 from index.sentences import sentence_spans
 from index.text import terms
 from index.types import Passage
 
+from .declines import DECLINE as DECLINE
 from .injection import is_instruction
 from .query import META_WORDS, MONTHS, QuestionInfo, in_period, month_matches
 from .types import Citation
 
-DECLINE = "The corpus doesn't say"
 # Sentences scored by embedding per question; the rest are ranked out lexically first.
 # Embedding them is most of an answer's time. On all 617 RealTime QA questions the
 # answers were the same with 12 as with 32. A comparison quotes up to two sentences
@@ -408,11 +408,3 @@ def caveats(citations: list[Citation]) -> list[str]:
         via = f", via {cited[0].publisher}" if cited[0].publisher else ""
         lines.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
     return lines
-
-
-def idf_from_counts(df: Callable[[str], int], n_docs: int) -> Callable[[str], float]:
-    def idf(t: str) -> float:
-        d = df(t)
-        return math.log(1 + (n_docs - d + 0.5) / (d + 0.5))
-
-    return idf

@@ -90,8 +90,8 @@ from index.sentences import sentence_spans
 from index.text import STOPWORDS, stem, terms
 from index.types import Passage
 
-from .extractive import DECLINE
-from .injection import is_instruction
+from ..answer.declines import is_decline
+from ..answer.injection import is_instruction
 
 THRESHOLD = 0.75  # share of a sentence's content words found in its source
 MIN_GROUNDED = 2  # content words that must come from the passage text itself
@@ -340,12 +340,6 @@ def parse_reply(reply: str) -> list[ReplySentence]:
             continue
         out.append(ReplySentence(clean, ids))
     return out
-
-
-def is_decline(sentence: str) -> bool:
-    """Does this sentence say the corpus doesn't answer?"""
-    s = sentence.lower().replace("’", "'")
-    return DECLINE.lower() in s or "corpus does not say" in s
 
 
 def is_label_echo(sentence: str) -> bool:
