@@ -105,7 +105,7 @@ def die(self, *a, **k):
         real(self, *a, **k)
     os.kill(os.getpid(), signal.SIGKILL)
 setattr(cls, name, die)
-from bot.cli import main
+from bot.frontends.cli import main
 main(sys.argv[1:])
 """
 

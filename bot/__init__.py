@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from .eval.report import Report, evaluate
     from .llm.answer import answer_with_llm, condense, format_sources
     from .llm.client import ChatModel, OpenAIChat, Reply, chat_model
-    from .llm.verify import Checked, ReplySentence, check_reply, parse_reply, supports
+    from .llm.verify import (
+        Checked,
+        ReplySentence,
+        check_reply,
+        label_words,
+        parse_reply,
+        supports,
+    )
 
 # name -> the module (under bot/) that defines it
 _HOME = {
@@ -76,6 +83,7 @@ _HOME = {
     "Checked": "llm.verify",
     "ReplySentence": "llm.verify",
     "check_reply": "llm.verify",
+    "label_words": "llm.verify",
     "parse_reply": "llm.verify",
     "supports": "llm.verify",
 }
@@ -103,6 +111,7 @@ __all__ = [
     "is_decline",
     "is_follow_up",
     "is_instruction",
+    "label_words",
     "load_qa",
     "load_shipped",
     "METRICS",

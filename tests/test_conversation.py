@@ -1,4 +1,4 @@
-"""Follow-up questions made standalone for retrieval (bot.conversation)."""
+"""Follow-up questions made standalone for retrieval (bot/answer/conversation.py)."""
 
 from __future__ import annotations
 

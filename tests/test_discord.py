@@ -48,7 +48,7 @@ import pytest_asyncio
 from conftest import make_settings
 from discord.ext.test import backend, factories
 
-from bot import Answer, AskOptions, Citation, Engine
+from bot import Answer, AskOptions, Citation, Conversation, Engine
 from bot.frontends.discord_bot import FRIENDLY_ERROR, NewsBot, Newsroom, RateLimiter, run_discord
 from bot.frontends.discord_render import (
     EMBED_DESCRIPTION,
@@ -529,11 +529,12 @@ class FailingEngine:
 
     def __init__(self, real: Engine) -> None:
         self.settings = real.settings
-        self.store = real.store
-        self.retriever = real.retriever
 
     def known_outlets(self) -> list[str]:
         return ["RT"]
+
+    def conversation(self) -> Conversation:
+        return Conversation(outlets=self.known_outlets())
 
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         raise RuntimeError("chroma exploded at /secret/path")

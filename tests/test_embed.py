@@ -150,7 +150,7 @@ import json, sys
 from pathlib import Path
 from index.ingest import ingest
 from index.settings import Settings
-from bot.engine import Engine
+from bot import Engine
 s = Settings(_env_file=None, index_dir=Path({str(tmp_path / "ix")!r}), corpus_dir=Path({str(corpus)!r}))
 r = ingest(s)
 with Engine.open(s) as e:

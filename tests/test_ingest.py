@@ -297,7 +297,7 @@ def remove_then_die(self, *args):
     real(self, *args)  # the run's last store write is done; BM25 is not rebuilt yet
     os.kill(os.getpid(), signal.SIGKILL)
 Ingester._remove_deleted = remove_then_die
-from bot.cli import main
+from bot.frontends.cli import main
 main(sys.argv[1:])
 """
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
-from bot import ReplySentence, parse_reply, supports
+from bot import ReplySentence, label_words, parse_reply, supports
 from index import NewsbotError, SourceTexts, parse_date
 
 from .qa_format import OUTLET_KINDS, QARecord
@@ -138,7 +138,7 @@ _CAVEAT = re.compile(r"^\s*Caveat on \[")  # notes on the sources that both engi
 
 
 class SupportCheck(Protocol):
-    """``bot.verify.supports``'s signature: does ``passage`` (with its provenance
+    """``bot.supports``'s signature: does ``passage`` (with its provenance
     ``label``) support ``sentence``?"""
 
     def __call__(self, sentence: str, passage: str, *, label: str = "") -> bool: ...
@@ -153,13 +153,14 @@ class Cited:
 
 
 def citation_label(citation: Mapping[str, Any]) -> str:
-    """A citation's provenance as words, as ``bot.verify.label_of`` gives a passage's:
+    """A citation's provenance as words, as ``bot.label_words`` gives a passage's:
     the answer may name the outlet and date without the quote containing them."""
-    parts = [str(citation.get(k) or "") for k in ("outlet", "publisher", "title")]
-    published = parse_date(citation.get("published"))
-    if published:
-        parts += [published.isoformat(), published.strftime("%B %-d %Y %A")]
-    return " ".join(p for p in parts if p)
+    return label_words(
+        str(citation.get("outlet") or ""),
+        str(citation.get("publisher") or "") or None,
+        str(citation.get("title") or "") or None,
+        parse_date(citation.get("published")),
+    )
 
 
 def _open_quote(text: str) -> bool:
@@ -169,7 +170,7 @@ def _open_quote(text: str) -> bool:
 def statements(answer: str) -> list[ReplySentence]:
     """The answer's claims with the citation ids each carries.
 
-    Sentences as ``bot.verify.parse_reply`` reads an LLM reply, except that a
+    Sentences as ``bot.parse_reply`` reads an LLM reply, except that a
     quotation spanning several sentences stays one claim, a sentence ending in
     a colon ("RT reported it:") is one claim with what it introduces, and
     caveat lines (notes about the sources, not claims) are left out.

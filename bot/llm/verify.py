@@ -92,6 +92,7 @@ from index.types import Passage
 
 from ..answer.declines import is_decline
 from ..answer.injection import is_instruction
+from ..answer.outlets import initials, outlet_pattern
 
 THRESHOLD = 0.75  # share of a sentence's content words found in its source
 MIN_GROUNDED = 2  # content words that must come from the passage text itself
@@ -347,20 +348,16 @@ def is_label_echo(sentence: str) -> bool:
     return bool(_LABEL_FIELDS.search(sentence))
 
 
-def initials(outlet: str) -> str | None:
-    """Initials of a multi-word outlet: AP, WSJ (The Wall Street Journal)."""
-    words = [w for w in outlet.split() if w[:1].isupper() and w.lower() != "the"]
-    return "".join(w[0] for w in words) if len(words) >= 2 else None
-
-
 def label_words(
     outlet: str, publisher: str | None, title: str | None, published: date | None
 ) -> str:
     """Provenance as words, for ``supports(..., label=...)``: outlet (and its
-    initials), publisher, title, and the date as ISO and as "July 29 2022"."""
+    initials), publisher, title, and the date as ISO and as "July 29 2022
+    Friday". A claim may name these without the quote containing them; the
+    LLM check and eval's citation support both read provenance this way."""
     parts = [outlet, initials(outlet) or "", publisher or "", title or ""]
     if published:
-        parts += [published.isoformat(), published.strftime("%B %-d %Y")]
+        parts += [published.isoformat(), published.strftime("%B %-d %Y %A")]
     return " ".join(p for p in parts if p)
 
 
@@ -383,16 +380,9 @@ def best_quote(sentence: str, p: Passage) -> Quote:
     return best
 
 
-def _outlet_pattern(outlet: str) -> re.Pattern[str]:
-    name = re.escape(re.sub(r"^the\s+", "", outlet.strip(), flags=re.I))
-    short = initials(outlet)
-    alt = f"(?i:{name})" + (f"|{short}" if short else "")  # initials: upper case only
-    return re.compile(rf"(?<![\w-])(?:{alt})(?![\w-])")
-
-
 def named_outlets(sentence: str, sources: Sequence[Passage]) -> set[str]:
     """Outlets of the sources that the sentence names."""
-    return {p.outlet for p in sources if _outlet_pattern(p.outlet).search(sentence)}
+    return {p.outlet for p in sources if outlet_pattern(p.outlet).search(sentence)}
 
 
 def check_sentence(s: ReplySentence, sources: Sequence[Passage]) -> Checked:
