@@ -255,7 +255,7 @@ INJECTION_QUESTIONS = [
 
 def injections_and_links(work: Path, fake: FakeLLM, r: Row) -> None:
     from bot import AskOptions, Engine, is_instruction
-    from bot.frontends.discord_bot import reply_parts
+    from bot.frontends.discord_render import reply_parts
     from index.ingest import ingest
     from index.settings import Settings
 

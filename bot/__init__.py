@@ -21,9 +21,11 @@ grading, reports), ``frontends/`` (CLI, REPL, Discord: parse and render only).
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost more than the rest of this
 if TYPE_CHECKING:
+    from typing import Any
+
     from .answer.answer_model import AnswerModel, load_shipped
     from .answer.conversation import Conversation, is_follow_up
     from .answer.declines import DECLINE, declined, is_decline

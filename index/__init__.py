@@ -18,9 +18,11 @@ when a name that needs them is read.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost more than the rest of this
 if TYPE_CHECKING:
+    from typing import Any
+
     from .bundled import bundled_dir
     from .embed import Embedder, load_embedder
     from .errors import (
