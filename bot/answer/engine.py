@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from index.embed import Embedder, load_embedder
 from index.errors import Cancelled, ConfigError, IndexNotReady, LLMError, ModelError, QuestionError
-from index.readers import SourceTexts
 from index.retrieve import RetrievalConfig, Retriever
 from index.settings import Settings, default_index_dir
 from index.store import Store
@@ -44,6 +43,7 @@ from .types import Answer
 
 if TYPE_CHECKING:
     from index.ingest import Progress
+    from index.readers import SourceTexts
 
     from ..llm.client import ChatModel
 
@@ -313,6 +313,8 @@ class Engine:
     def source_texts(self) -> SourceTexts:
         """The exact text of each cited source, each located through the index's
         ledger (which file each article came from), else in the corpus folder."""
+        from index.readers import SourceTexts  # the readers load only when needed
+
         files: dict[str, Path] = {}
         ledger = self.store.ledger
         for path in ledger.files():

@@ -17,15 +17,20 @@ def initials(outlet: str) -> str | None:
     return "".join(w[0] for w in words) if len(words) >= 2 else None
 
 
+def _alternative(name: str) -> str:
+    """A short all-capitals name (RT, BBC) matches as written; others in any case."""
+    return re.escape(name) if name.isupper() and len(name) <= 4 else f"(?i:{re.escape(name)})"
+
+
 @lru_cache(maxsize=1024)
 def outlet_pattern(outlet: str) -> re.Pattern[str]:
-    """Where a text names ``outlet``: its name as whole words (a leading "The"
-    optional; case-insensitive, except a short all-capitals name such as RT),
-    or its initials in capitals."""
-    name = re.sub(r"^the\s+", "", outlet.strip(), flags=re.I)
-    short_caps = name.isupper() and len(name) <= 4
-    alts = [re.escape(name) if short_caps else f"(?i:{re.escape(name)})"]
+    """Where a text names ``outlet``: its name as whole words, with or without
+    its own leading "The" (case-insensitive, except a short all-capitals name
+    such as RT), or its initials in capitals. The longest form matches first."""
+    name = outlet.strip()
+    short = re.sub(r"^the\s+", "", name, flags=re.I)
+    alts = [_alternative(n) for n in sorted({name, short}, key=len, reverse=True)]
     abbr = initials(outlet)
-    if abbr and abbr != name:
+    if abbr and abbr not in (name, short):
         alts.append(re.escape(abbr))
-    return re.compile(rf"(?<![\w-])(?:(?i:the)\s+)?(?:{'|'.join(alts)})(?![\w])")
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alts)})(?![\w])")
