@@ -160,6 +160,7 @@ def citation_label(citation: Mapping[str, Any]) -> str:
         str(citation.get("publisher") or "") or None,
         str(citation.get("title") or "") or None,
         parse_date(citation.get("published")),
+        weekday=True,
     )
 
 

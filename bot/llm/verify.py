@@ -349,15 +349,24 @@ def is_label_echo(sentence: str) -> bool:
 
 
 def label_words(
-    outlet: str, publisher: str | None, title: str | None, published: date | None
+    outlet: str,
+    publisher: str | None,
+    title: str | None,
+    published: date | None,
+    *,
+    weekday: bool = False,
 ) -> str:
     """Provenance as words, for ``supports(..., label=...)``: outlet (and its
-    initials), publisher, title, and the date as ISO and as "July 29 2022
-    Friday". A claim may name these without the quote containing them; the
-    LLM check and eval's citation support both read provenance this way."""
+    initials), publisher, title, and the date as ISO and as "July 29 2022". A
+    claim may name these without the quote containing them.
+
+    ``weekday`` adds the day's name ("Friday"): eval's citation support allows
+    it; the LLM check does not, so that a weekday in the label can't carry a
+    claim the passage doesn't make ("... surrendered on Tuesday")."""
     parts = [outlet, initials(outlet) or "", publisher or "", title or ""]
     if published:
-        parts += [published.isoformat(), published.strftime("%B %-d %Y %A")]
+        day = "%B %-d %Y %A" if weekday else "%B %-d %Y"
+        parts += [published.isoformat(), published.strftime(day)]
     return " ".join(p for p in parts if p)
 
 
