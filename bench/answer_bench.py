@@ -26,8 +26,7 @@ def main() -> None:
     ap.add_argument("--weeks", required=True)
     args = ap.parse_args()
 
-    from bot.answer_model import AnswerModel
-    from bot.engine import AskOptions, Engine
+    from bot import AnswerModel, AskOptions, Engine
     from index.settings import Settings
 
     t0 = time.perf_counter()

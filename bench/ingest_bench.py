@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=40)
     args = ap.parse_args()
 
-    from bot.engine import Engine
+    from bot import Engine
     from index.chunk import chunk_article
     from index.embed import load_embedder
     from index.ingest import embed_text, ingest
@@ -154,7 +154,15 @@ def main() -> None:
     for _ in range(3):
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--index-dir", str(work / "ix"), "ask", qs[1]],
+            [
+                sys.executable,
+                "-m",
+                "bot.frontends.cli",
+                "--index-dir",
+                str(work / "ix"),
+                "ask",
+                qs[1],
+            ],
             cwd=ROOT,
             capture_output=True,
             check=True,

@@ -33,9 +33,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import CORPUS, make_settings  # noqa: E402
 from llm_server import llama_server  # noqa: E402
 
-from bot.engine import AskOptions, Engine  # noqa: E402
-from bot.llm import build_answer, cut_unfinished, generate  # noqa: E402
-from bot.verify import check_reply  # noqa: E402
+from bot import (  # noqa: E402
+    AskOptions,
+    Engine,
+    check_reply,  # noqa: E402
+)
+from bot.llm.answer import build_answer, cut_unfinished, generate  # noqa: E402
 from index.errors import LLMError  # noqa: E402
 from index.ingest import ingest  # noqa: E402
 

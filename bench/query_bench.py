@@ -74,7 +74,7 @@ def derive(source: Path, dest: Path, size: int) -> int:
 
 
 def measure(index_dir: Path, questions: list[dict]) -> tuple[list[float], list[float]]:  # type: ignore[type-arg]
-    from bot.engine import AskOptions, Engine
+    from bot import AskOptions, Engine
     from index.settings import Settings
 
     t_ret, t_all = [], []

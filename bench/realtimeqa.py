@@ -92,8 +92,7 @@ def run(
 ) -> list[dict]:  # type: ignore[type-arg]
     """Index ``articles`` under ``work`` (reused when ``work`` already holds a
     finished index of the same articles) and ask ``questions``."""
-    from bot.engine import Engine
-    from bot.evaluate import evaluate, parse_record
+    from bot import Engine, evaluate, parse_record
     from index.settings import Settings
 
     corpus = work / "corpus"

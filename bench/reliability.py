@@ -39,7 +39,7 @@ from common import ROOT, SHARED
 sys.path.insert(0, str(ROOT / "tests"))
 from llm_server import FakeLLM  # noqa: E402
 
-CLI = [sys.executable, "-m", "bot.cli"]
+CLI = [sys.executable, "-m", "bot.frontends.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "NEWSBOT_HOME": ""}
 Row = dict[str, Any]
 
@@ -105,7 +105,7 @@ def die(self, *a, **k):
         real(self, *a, **k)
     os.kill(os.getpid(), signal.SIGKILL)
 setattr(cls, name, die)
-from bot.cli import main
+from bot.frontends.cli import main
 main(sys.argv[1:])
 """
 
@@ -254,9 +254,8 @@ INJECTION_QUESTIONS = [
 
 
 def injections_and_links(work: Path, fake: FakeLLM, r: Row) -> None:
-    from bot.discord_bot import reply_parts
-    from bot.engine import AskOptions, Engine
-    from bot.injection import is_instruction
+    from bot import AskOptions, Engine, is_instruction
+    from bot.frontends.discord_render import reply_parts
     from index.ingest import ingest
     from index.settings import Settings
 

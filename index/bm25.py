@@ -17,11 +17,12 @@ most of its time.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -79,6 +80,16 @@ class Postings:
         return [(int(i), float(scores[i])) for i in best]
 
 
+def idf_from_counts(df: Callable[[str], int], n_docs: int) -> Callable[[str], float]:
+    """BM25's idf (with its +1, never negative) from a document-frequency function."""
+
+    def idf(t: str) -> float:
+        d = df(t)
+        return math.log(1 + (n_docs - d + 0.5) / (d + 0.5))
+
+    return idf
+
+
 @dataclass
 class BM25Index:
     postings: Postings
@@ -122,6 +133,11 @@ class BM25Index:
         indptr, indices = self.postings.indptr, self.postings.indices
         rows = indices[int(indptr[i]) : int(indptr[i + 1])][:limit]
         return [self.ids[int(r)] for r in rows]
+
+    def word_weights(self) -> Callable[[str], float]:
+        """Each stemmed term's BM25 inverse document frequency over the chunks:
+        how much the word tells one chunk from another."""
+        return idf_from_counts(self.doc_freq, max(1, len(self.ids)))
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         vocab = self.postings.vocab

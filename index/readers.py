@@ -16,11 +16,11 @@ import re
 import stat
 import tomllib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -465,18 +465,51 @@ def read_file(
     return read_record_file(f, raw, skipped, max_bytes)
 
 
+def _split_source(source: str, is_file: Callable[[str], bool]) -> tuple[str, str]:
+    """``FILE`` or ``FILE#ID`` -> (FILE, ID). FILE and ID may both hold a '#':
+    the file is the shortest prefix for which ``is_file`` holds."""
+    for i, ch in enumerate(source):
+        if ch == "#" and is_file(source[:i]):
+            return source[:i], source[i + 1 :]
+    return source, ""
+
+
+class SourceTexts:
+    """The exact text each citation's offsets index: ``quote == text(source)[start:end]``.
+
+    Each file is read once (a JSONL.GZ of thousands of records is not re-read
+    per citation). ``files`` maps a source to the file it was indexed from (the
+    index's ledger knows: ``Engine.source_texts()``); other sources are looked
+    up under ``corpus_root``.
+    """
+
+    def __init__(self, corpus_root: Path, files: Mapping[str, Path] | None = None) -> None:
+        self.corpus_root = corpus_root
+        self.files = dict(files or {})
+        self._cache: dict[Path, dict[str, str]] = {}
+
+    def text(self, source: str) -> str:
+        known = self.files.get(source)
+        if known is not None:
+            rel, rid = _split_source(source, lambda p: PurePosixPath(p).name == known.name)
+            path = known
+        else:
+            rel, rid = _split_source(source, lambda p: (self.corpus_root / p).is_file())
+            path = (self.corpus_root / rel).resolve()
+        if path not in self._cache:
+            try:
+                arts = read_file(CorpusFile(path, rel), read_bytes(path), [])
+            except Skip as e:
+                raise CorpusError(f"{source}: {e}") from None
+            self._cache[path] = {a.source: a.text for a in arts}
+        texts = self._cache[path]
+        if source in texts:
+            return texts[source]
+        if not rid and len(texts) == 1:
+            return next(iter(texts.values()))
+        raise CorpusError(f"{source}: not found")
+
+
 def text_of(corpus_root: Path, source: str) -> str:
     """The exact text that a citation's offsets index, for checking quotes."""
-    # FILE or FILE#ID (a record); FILE and ID may both hold a '#': the file is the
-    # shortest prefix that names one.
-    rel, rid = source, ""
-    for i, ch in enumerate(source):
-        if ch == "#" and (corpus_root / source[:i]).is_file():
-            rel, rid = source[:i], source[i + 1 :]
-            break
-    f = CorpusFile((corpus_root / rel).resolve(), rel)
-    arts = read_file(f, read_bytes(f.path), [])
-    for a in arts:
-        if a.source == source or (not rid and len(arts) == 1):
-            return a.text
-    raise CorpusError(f"{source}: not found")
+    return SourceTexts(corpus_root).text(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -108,6 +109,10 @@ class Retriever:
             f"Unknown outlet {name!r}. Indexed outlets: {', '.join(known) or 'none'}."
         )
 
+    def word_weights(self) -> Callable[[str], float]:
+        """How much each stemmed term tells one chunk from another (BM25's idf)."""
+        return self.store.bm25().word_weights()
+
     def _mask(self, idx: BM25Index, f: Filters) -> np.ndarray | None:
         if not f.active:
             return None
@@ -160,9 +165,9 @@ class Retriever:
     def retrieve(
         self, query: str, filters: Filters | None = None, k: int | None = None
     ) -> list[Passage]:
+        """The ``k`` best chunks for ``query`` that pass ``filters`` (an outlet
+        filter names an indexed outlet: ``resolve_outlet`` makes it one)."""
         f = filters or Filters()
-        if f.outlet:
-            f = replace(f, outlet=self.resolve_outlet(f.outlet))
         c = self.config
         n = max(c.candidates, (k or c.k) * 4)
         index = self.store.bm25()

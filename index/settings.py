@@ -121,3 +121,9 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """An LLM is usable when a key or a base URL (a local server) is set."""
         return bool(self.openai_api_key or self.openai_base_url)
+
+
+def default_index_dir() -> Path:
+    """The default index folder (in the per-user folder, NEWSBOT_HOME), as of now:
+    the one index that builds itself on first use."""
+    return Path(str(Settings.model_fields["index_dir"].get_default(call_default_factory=True)))

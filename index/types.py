@@ -73,6 +73,21 @@ class Filters:
         return bool(self.outlet or self.since or self.until)
 
 
+def parse_day(value: str | None, name: str = "", hint: str = "") -> date | None:
+    """A day a user typed for a filter (YYYY-MM-DD or YYYY/MM/DD); None when
+    blank. ``QuestionError`` otherwise, starting with ``name`` and ending the
+    advice with ``hint`` (", or 'off'")."""
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError:
+        from .errors import QuestionError
+
+        where = f"{name}: " if name else ""
+        raise QuestionError(f"{where}{value!r} is not a date (use YYYY-MM-DD{hint}).") from None
+
+
 @dataclass
 class IngestReport:
     files: int = 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from llm_server import FakeLLM
 
-from bot.engine import Engine
+from bot import Engine
 from index.ingest import ingest
 from index.settings import Settings
 

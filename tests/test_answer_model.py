@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, build_wheel, make_settings
 
-from bot import direct
-from bot.answer_model import AnswerModel
-from bot.engine import Engine
+from bot import AnswerModel, Engine
+from bot.answer import direct
 from index.errors import ModelError
 from index.ingest import ingest
 from index.models import shipped
@@ -236,7 +235,7 @@ def test_the_shipped_models_load_and_run_from_a_wheel_install(tmp_path: Path) ->
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     probe = (
-        "import index.models, index.embed, bot.answer_model as m;"
+        "import index.models, index.embed, bot.answer.answer_model as m;"
         "print(index.models.models_dir());"
         "s = m.AnswerModel.load().score('Who won?', [('Ann Lee won the race.', '', '')]);"
         "v = index.embed.load_embedder().embed_query('Who won?');"

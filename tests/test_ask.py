@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, make_settings, same_up_to_float16
 
-from bot.cli import main
-from bot.engine import AskOptions, Engine
+from bot import AskOptions, Engine
+from bot.frontends.cli import main
 from index.bm25 import BM25Index
 from index.errors import NewsbotError, QuestionError
 from index.readers import text_of
@@ -163,7 +163,7 @@ def test_cli_ask_json_contract(tmp_path: Path, corpus_copy: Path) -> None:
 
 
 def test_relative_dates_resolve_against_as_of() -> None:
-    from bot.query import period_of
+    from bot.answer.query import period_of
 
     d = date(2024, 6, 12)
     assert period_of("What happened this week?", d) == (date(2024, 6, 5), d)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.frontends.cli import main
 
 
 def test_malformed_records_and_files_are_skipped_and_named(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def newsbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """The real command, in its own process (its own embedded Chroma)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.frontends.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

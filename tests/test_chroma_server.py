@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 
-from bot.engine import Engine
+from bot import Engine
 from index.errors import StoreUnavailable
 from index.ingest import ingest
 
@@ -93,7 +93,7 @@ def test_embedded_store_is_locked_against_a_second_process(
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.frontends.cli",
             "--index-dir",
             str(seed_index),
             "ask",

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, make_settings
 
-from bot.cli import main
+from bot.frontends.cli import main
 from index.ingest import ingest
 from index.store import Store
 

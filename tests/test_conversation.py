@@ -1,4 +1,4 @@
-"""Follow-up questions made standalone for retrieval (bot.conversation)."""
+"""Follow-up questions made standalone for retrieval (bot/answer/conversation.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from bot.conversation import Conversation, is_follow_up
-from bot.engine import AskOptions, Engine
-from bot.types import Answer, Citation
+from bot import Answer, AskOptions, Citation, Conversation, Engine, is_follow_up
 from index.errors import LLMError
 
 OUTLETS = ["Associated Press", "Newsweek", "RT", "The Moscow Times", "The Wall Street Journal"]
@@ -131,7 +129,7 @@ def test_follow_up_retrieves_the_earlier_topic(engine: Engine) -> None:
 
 
 def test_llm_condense_is_used_and_an_unchanged_rewrite_falls_back_to_the_heuristic() -> None:
-    from bot.types import Answer as _Answer
+    from bot import Answer as _Answer
 
     rewrite = Conversation(condense=lambda history, q: "What did RT report about Pokrovsk?")
     rewrite.add(

@@ -48,35 +48,29 @@ import pytest_asyncio
 from conftest import make_settings
 from discord.ext.test import backend, factories
 
-from bot.discord_bot import (
+from bot import Answer, AskOptions, Citation, Conversation, Engine
+from bot.frontends.discord_bot import FRIENDLY_ERROR, NewsBot, Newsroom, RateLimiter, run_discord
+from bot.frontends.discord_render import (
     EMBED_DESCRIPTION,
     EMBED_FIELDS,
     EMBED_TITLE,
     EMBED_TOTAL,
     FIELD_NAME,
     FIELD_VALUE,
-    FRIENDLY_ERROR,
     MESSAGE_CHARS,
     QUOTE_CHARS,
     ZWSP,
-    NewsBot,
-    Newsroom,
-    RateLimiter,
     answer_markdown,
     defuse,
-    outlet_label,
     pack_fields,
-    parse_day,
     reply_parts,
-    run_discord,
     source_embeds,
     source_field,
     split_message,
     strip_mention,
     truncate,
 )
-from bot.engine import AskOptions, Engine
-from bot.types import Answer, Citation
+from index import parse_day
 from index.errors import ConfigError, NewsbotError, QuestionError
 from index.ingest import ingest
 from index.settings import Settings
@@ -548,11 +542,12 @@ class FailingEngine:
 
     def __init__(self, real: Engine) -> None:
         self.settings = real.settings
-        self.store = real.store
-        self.retriever = real.retriever
 
     def known_outlets(self) -> list[str]:
         return ["RT"]
+
+    def conversation(self) -> Conversation:
+        return Conversation(outlets=self.known_outlets())
 
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         raise RuntimeError("chroma exploded at /secret/path")
@@ -729,9 +724,7 @@ async def test_ask_command_answers_with_a_sources_embed(
     assert_embed_limits(embed)
     assert embed.title == "Sources" and len(embed.fields) == len(expected.citations)
     for f, c in zip(embed.fields, expected.citations, strict=True):
-        assert f.name == f"[{c.id}] {outlet_label(c)}" + (
-            f" · {c.published}" if c.published else ""
-        )
+        assert f.name == f"[{c.id}] {c.outlet_label}" + (f" · {c.published}" if c.published else "")
         assert (f"]({c.url})" in (f.value or "")) == bool(c.url)
         assert " ".join(c.quote.split())[:40] in (f.value or "").replace("\\", "")
     assert pings_nobody(reply["allowed_mentions"])

@@ -150,7 +150,7 @@ import json, sys
 from pathlib import Path
 from index.ingest import ingest
 from index.settings import Settings
-from bot.engine import Engine
+from bot import Engine
 s = Settings(_env_file=None, index_dir=Path({str(tmp_path / "ix")!r}), corpus_dir=Path({str(corpus)!r}))
 r = ingest(s)
 with Engine.open(s) as e:
@@ -236,7 +236,15 @@ def test_an_index_built_with_another_model_is_never_mixed(tmp_path: Path) -> Non
     # the rebuild in its own process, as a user runs it (Chroma keeps a deleted
     # folder's database open for the life of a process)
     rebuilt = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--index-dir", str(s.index_dir), "ingest", str(corpus)]
+        [
+            sys.executable,
+            "-m",
+            "bot.frontends.cli",
+            "--index-dir",
+            str(s.index_dir),
+            "ingest",
+            str(corpus),
+        ]
         + ["--rebuild"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "NEWSBOT_EMBED_MODEL": str(other)},

@@ -14,40 +14,27 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, SHARED, make_settings
 
-from bot.cli import main
-from bot.engine import AskOptions
-from bot.evaluate import (
-    METRICS,
+from bot import METRICS, Answer, AskOptions, Citation, QARecord, Report, evaluate, grade, load_qa
+from bot.eval.command import run_eval_command
+from bot.eval.grading import (
     Cited,
-    QAFileError,
-    QARecord,
-    Report,
-    ReportError,
-    SourceTexts,
     citation_label,
     citation_problem,
     citation_scores,
-    compare,
-    evaluate,
-    failed_thresholds,
-    grade,
     hit_at_k,
-    load_qa,
-    load_report,
     matches_source,
     missing_strings,
     names_outlet,
-    parse_thresholds,
     reciprocal_rank,
-    run_eval_command,
     statements,
 )
-from bot.types import Answer, Citation
+from bot.eval.report import compare, failed_thresholds, load_report, parse_thresholds
+from bot.frontends.cli import main
+from index import BadThreshold, QAFileError, ReportError, SourceTexts
 from index.errors import NewsbotError
 from index.readers import text_of
 from index.settings import Settings
@@ -405,6 +392,9 @@ class FakeEngine:
             [Citation(**c) for c in j["citations"]],
         )
 
+    def source_texts(self) -> SourceTexts:
+        return SourceTexts(self.settings.corpus_dir)
+
 
 def qa_lines() -> list[str]:
     return [
@@ -501,12 +491,12 @@ def test_fail_under_parsing() -> None:
         "mrr": 0.5,
     }
     with pytest.raises(
-        click.BadParameter,
+        BadThreshold,
         match="unknown metric 'acuracy'. Valid metrics: pass_rate, answer_accuracy",
     ):
         parse_thresholds(["acuracy=0.8"])
     for bad in ["answer_accuracy", "answer_accuracy=high", "answer_accuracy=80"]:
-        with pytest.raises(click.BadParameter):
+        with pytest.raises(BadThreshold):
             parse_thresholds([bad])
     summary = {"overall": {"answer_accuracy": 0.5, "attribution_accuracy": None}}
     assert failed_thresholds(summary, {"answer_accuracy": 0.5}) == []

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import MADE_UP, ROOT
 
-from bot.cli import main
-from bot.engine import Engine
-from bot.eval_turns import (
+from bot import Answer, Citation, Engine
+from bot.answer.followup import FROM_LAST
+from bot.eval.turns import (
     TurnsFileError,
     TurnSpec,
     grade_turn,
@@ -21,8 +21,7 @@ from bot.eval_turns import (
     run_conversations,
     summary,
 )
-from bot.followup import FROM_LAST
-from bot.types import Answer, Citation
+from bot.frontends.cli import main
 
 TURNS = ROOT / "tests" / "qa" / "turns.jsonl"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot import extractive
-from bot.query import analyse
+from bot import analyse
+from bot.answer import extractive
 from index.text import terms
 from index.types import Passage
 

@@ -7,10 +7,8 @@ import re
 
 import pytest
 
-from bot.conversation import Conversation
-from bot.engine import AskOptions, Engine
-from bot.followup import FROM_LAST, Reference, refers_to_last, rewrite
-from bot.types import Answer
+from bot import Answer, AskOptions, Conversation, Engine
+from bot.answer.followup import FROM_LAST, Reference, refers_to_last, rewrite
 
 OUTLETS = ["Associated Press", "Newsweek", "RT", "The Moscow Times", "The Wall Street Journal"]
 RYDER = (

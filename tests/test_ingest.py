@@ -97,7 +97,7 @@ def test_sigkill_at_any_moment_then_rerun(corpus_copy: Path, tmp_path: Path) -> 
     ix = tmp_path / "ix"
     env = {**os.environ, "NEWSBOT_INDEX_DIR": str(ix), "NEWSBOT_CORPUS_DIR": str(corpus_copy)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest"],
+        [sys.executable, "-m", "bot.frontends.cli", "ingest"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -297,7 +297,7 @@ def remove_then_die(self, *args):
     real(self, *args)  # the run's last store write is done; BM25 is not rebuilt yet
     os.kill(os.getpid(), signal.SIGKILL)
 Ingester._remove_deleted = remove_then_die
-from bot.cli import main
+from bot.frontends.cli import main
 main(sys.argv[1:])
 """
 
@@ -309,7 +309,15 @@ def test_sigkill_between_the_last_store_write_and_the_bm25_rebuild(
     copy are rebuilt: the rerun finds every file unchanged, and still rebuilds them."""
     ix = tmp_path / "ix"
     s = make_settings(ix, corpus_copy)
-    cli = [sys.executable, "-m", "bot.cli", "--index-dir", str(ix), "ingest", str(corpus_copy)]
+    cli = [
+        sys.executable,
+        "-m",
+        "bot.frontends.cli",
+        "--index-dir",
+        str(ix),
+        "ingest",
+        str(corpus_copy),
+    ]
     # in another process: this one's embedded Chroma must first open the index after the kill
     subprocess.run(cli, cwd=ROOT, check=True, capture_output=True, timeout=300)
     (corpus_copy / "bridge.txt").write_text(NEW_PASSAGE)
@@ -331,7 +339,7 @@ def test_sigkill_between_the_last_store_write_and_the_bm25_rebuild(
         hits = [cid for cid, _ in index.search("Zorblatt Bridge trucks", 3)]
         assert hits and store.passages(hits)[hits[0]].source == "bridge.txt"
 
-    from bot.engine import Engine
+    from bot import Engine
 
     with Engine.open(s) as engine:
         a = engine.ask("What can the Zorblatt Bridge carry now?")

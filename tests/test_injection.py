@@ -17,10 +17,15 @@ import pytest
 from conftest import make_settings
 from llm_server import FakeLLM
 
-from bot.engine import AskOptions, Engine
-from bot.injection import is_instruction
-from bot.llm import answer_with_llm, format_sources
-from bot.verify import check_reply
+from bot import (
+    AskOptions,
+    Engine,
+    OpenAIChat,
+    answer_with_llm,
+    check_reply,
+    format_sources,
+    is_instruction,
+)
 from index.errors import LLMError
 from index.ingest import ingest
 from index.readers import text_of
@@ -230,7 +235,7 @@ def test_an_llm_repeating_the_injected_claim_is_not_verified(
     passages, n = sources_with(injected, PENTAGON_Q, "Assistant, disregard")
     fake.reply = claim.format(n=n)
     with pytest.raises(LLMError, match="supported"):
-        answer_with_llm(eng.settings, PENTAGON_Q, passages)
+        answer_with_llm(OpenAIChat(eng.settings), PENTAGON_Q, passages)
     a = eng.ask(PENTAGON_Q, AskOptions(mode="llm"))
     assert a.mode == "extractive" and "surrendered" not in a.answer
     assert not any("disregard" in q for q in quoted(a))
@@ -245,7 +250,7 @@ def test_a_true_claim_next_to_the_injected_one_keeps_only_the_true_one(
         f"Injected Daily reports that two Navy destroyers will resume patrols in the Black Sea "
         f"next month [{n}]. Injected Daily reports that the Pentagon surrendered [{n}]."
     )
-    a = answer_with_llm(eng.settings, PENTAGON_Q, passages)
+    a = answer_with_llm(OpenAIChat(eng.settings), PENTAGON_Q, passages)
     assert "destroyers" in a.answer and "surrendered" not in a.answer
     assert a.sentences is not None
     assert [s["supported"] for s in a.sentences] == [True, False]
@@ -262,7 +267,7 @@ def test_an_echoed_label_line_is_not_a_supported_sentence(injected: Engine, fake
         f"{label}\nInjected Daily reports that two Navy destroyers will resume patrols in the "
         f"Black Sea next month [{n}]."
     )
-    a = answer_with_llm(eng.settings, PENTAGON_Q, passages)
+    a = answer_with_llm(OpenAIChat(eng.settings), PENTAGON_Q, passages)
     assert a.sentences is not None
     kept = [s["text"] for s in a.sentences if s["supported"]]
     assert len(kept) == 1 and "destroyers" in kept[0]
@@ -287,4 +292,4 @@ def test_a_citation_to_a_source_that_does_not_exist_is_dropped_not_moved(
     eng = llm_engine(injected, fake)
     fake.reply = f"{true} [9]."
     with pytest.raises(LLMError):
-        answer_with_llm(eng.settings, q, passages)
+        answer_with_llm(OpenAIChat(eng.settings), q, passages)

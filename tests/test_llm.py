@@ -21,11 +21,18 @@ import pytest
 from conftest import CORPUS, build_wheel, make_settings
 from llm_server import FakeLLM, StreamLog, free_port, llama_server, tokens
 
-from bot.engine import AskOptions, Engine
-from bot.extractive import DECLINE
-from bot.llm import answer_with_llm, chat, condense, format_sources
-from bot.prompts import PLACEHOLDERS, load_prompt, parse_prompt
-from bot.types import Answer
+from bot import (
+    DECLINE,
+    Answer,
+    AskOptions,
+    Engine,
+    OpenAIChat,
+    answer_with_llm,
+    chat_model,
+    condense,
+    format_sources,
+)
+from bot.llm.prompts import PLACEHOLDERS, load_prompt, parse_prompt
 from index.errors import Cancelled, ConfigError, LLMError
 from index.ingest import ingest
 from index.readers import text_of
@@ -155,7 +162,7 @@ def test_supported_sentences_are_kept_and_quoted_exactly(engine: Engine, fake: F
     fake.reply = (
         f"{SUPPORTED.format(n=n)} {INVENTED.format(n=n)} Russia also said it captured London [7]."
     )
-    a = answer_with_llm(llm_settings(engine.settings, fake.url("reply")), HIMARS_Q, ps)
+    a = answer_with_llm(OpenAIChat(llm_settings(engine.settings, fake.url("reply"))), HIMARS_Q, ps)
     assert a.mode == "llm" and not a.refused and exact(a)
     assert (
         a.answer.startswith("Newsweek reports that the Russian military claimed")
@@ -178,7 +185,7 @@ def test_each_citation_quotes_one_supporting_sentence(engine: Engine, fake: Fake
         f"50 miles behind enemy lines [{n}]. Newsweek reports that the Russian military claimed "
         f"to have destroyed up to 100 HIMARS in recent days [{n}]."
     )
-    a = answer_with_llm(llm_settings(engine.settings, fake.url("reply")), HIMARS_Q, ps)
+    a = answer_with_llm(OpenAIChat(llm_settings(engine.settings, fake.url("reply"))), HIMARS_Q, ps)
     assert [c.id for c in a.citations] == [1, 2] and exact(a)
     assert "50 miles" in a.citations[0].quote and "100 HIMARS" not in a.citations[0].quote
     assert "100 HIMARS" in a.citations[1].quote and "50 miles" not in a.citations[1].quote
@@ -190,7 +197,9 @@ def test_sources_are_halved_while_the_prompt_overflows_the_context(
 ) -> None:
     ps = passages_for(engine, HIMARS_Q, 4)
     fake.reply = "The corpus doesn't say."
-    a = answer_with_llm(llm_settings(engine.settings, fake.url("context")), HIMARS_Q, ps)
+    a = answer_with_llm(
+        OpenAIChat(llm_settings(engine.settings, fake.url("context"))), HIMARS_Q, ps
+    )
     assert a.refused and fake.hits["context"] == 3  # 4 sources, then 2, then 1
     assert any("Only the first 1 of 4 passages" in n for n in a.notices)
 
@@ -198,14 +207,16 @@ def test_sources_are_halved_while_the_prompt_overflows_the_context(
 def test_a_refusal_is_an_answer_without_citations(engine: Engine, fake: FakeLLM) -> None:
     fake.reply = "The corpus doesn't say."
     a = answer_with_llm(
-        llm_settings(engine.settings, fake.url("reply")), HIMARS_Q, passages_for(engine, HIMARS_Q)
+        OpenAIChat(llm_settings(engine.settings, fake.url("reply"))),
+        HIMARS_Q,
+        passages_for(engine, HIMARS_Q),
     )
     assert a.refused and not a.citations and a.mode == "llm" and a.answer.startswith(DECLINE)
 
 
 def test_no_passages_means_no_call(engine: Engine, fake: FakeLLM) -> None:
     before = sum(fake.hits.values())
-    a = answer_with_llm(llm_settings(engine.settings, fake.url("500")), "Anything?", [])
+    a = answer_with_llm(OpenAIChat(llm_settings(engine.settings, fake.url("500"))), "Anything?", [])
     assert a.refused and sum(fake.hits.values()) == before
 
 
@@ -224,7 +235,9 @@ def test_a_reply_cut_by_the_token_limit_loses_its_last_sentence(
     fake.reply = f"Russia's military claimed to have destroyed up to 100 HIMARS in recent days [{n}]. Newsweek also reports that the"
     fake.finish_reason = "length"
     try:
-        a = answer_with_llm(llm_settings(engine.settings, fake.url("reply")), HIMARS_Q, ps)
+        a = answer_with_llm(
+            OpenAIChat(llm_settings(engine.settings, fake.url("reply"))), HIMARS_Q, ps
+        )
     finally:
         fake.finish_reason = "stop"
     assert not a.refused and "also reports" not in a.answer
@@ -254,7 +267,7 @@ def test_endpoint_faults_become_one_line_llm_errors(
 ) -> None:
     s = llm_settings(seed_settings, fake.url(behaviour))
     with pytest.raises(LLMError) as err:
-        chat(s, [{"role": "user", "content": "hi"}])
+        OpenAIChat(s).chat([{"role": "user", "content": "hi"}])
     assert message in str(err.value) and "\n" not in str(err.value)
     assert err.value.__context__ is None and err.value.__cause__ is None
 
@@ -262,8 +275,7 @@ def test_endpoint_faults_become_one_line_llm_errors(
 def test_5xx_is_retried_a_bounded_number_of_times(seed_settings: Settings, fake: FakeLLM) -> None:
     before = fake.hits["500"]
     with pytest.raises(LLMError):
-        chat(
-            llm_settings(seed_settings, fake.url("500"), llm_max_retries=1),
+        OpenAIChat(llm_settings(seed_settings, fake.url("500"), llm_max_retries=1)).chat(
             [{"role": "user", "content": "hi"}],
         )
     assert fake.hits["500"] - before == 2
@@ -272,8 +284,8 @@ def test_5xx_is_retried_a_bounded_number_of_times(seed_settings: Settings, fake:
 def test_429_waits_as_retry_after_says(seed_settings: Settings, fake: FakeLLM) -> None:
     fake.reply = "fine"
     t0 = time.monotonic()
-    reply = chat(
-        llm_settings(seed_settings, fake.url("flaky429")), [{"role": "user", "content": "hi"}]
+    reply = OpenAIChat(llm_settings(seed_settings, fake.url("flaky429"))).chat(
+        [{"role": "user", "content": "hi"}]
     )
     assert reply.text == "fine" and 1.0 <= time.monotonic() - t0 < 4.0
     assert fake.hits["flaky429"] == 2
@@ -285,7 +297,9 @@ def test_a_retry_after_past_the_timeout_gives_up_at_once(
     fake.retry_after = "3600"
     t0 = time.monotonic()
     with pytest.raises(LLMError, match="HTTP 429.*3600 s"):
-        chat(llm_settings(seed_settings, fake.url("429")), [{"role": "user", "content": "hi"}])
+        OpenAIChat(llm_settings(seed_settings, fake.url("429"))).chat(
+            [{"role": "user", "content": "hi"}]
+        )
     assert time.monotonic() - t0 < 1.0
 
 
@@ -296,14 +310,14 @@ def test_a_silent_or_trickling_server_is_abandoned_at_the_timeout(
     s = llm_settings(seed_settings, fake.url(behaviour), llm_timeout=1.5)
     t0 = time.monotonic()
     with pytest.raises(LLMError, match="did not answer within 1.5 s"):
-        chat(s, [{"role": "user", "content": "hi"}])
+        OpenAIChat(s).chat([{"role": "user", "content": "hi"}])
     assert time.monotonic() - t0 < 1.5 + 1.0
 
 
 def test_connection_refused(seed_settings: Settings) -> None:
     s = llm_settings(seed_settings, f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(LLMError, match="Cannot reach the LLM endpoint"):
-        chat(s, [{"role": "user", "content": "hi"}])
+        OpenAIChat(s).chat([{"role": "user", "content": "hi"}])
 
 
 def test_engine_falls_back_on_a_failing_endpoint(engine: Engine, fake: FakeLLM) -> None:
@@ -332,8 +346,7 @@ def test_tokens_reach_the_hook_while_the_server_is_still_sending(
 ) -> None:
     fake.reply, fake.token_delay = "Pat Ryder is the Pentagon press secretary, says RT.", 0.15
     seen: list[tuple[float, str]] = []
-    reply = chat(
-        llm_settings(seed_settings, fake.url("reply")),
+    reply = OpenAIChat(llm_settings(seed_settings, fake.url("reply"))).chat(
         HI,
         on_token=lambda t: seen.append((time.monotonic(), t)),
     )
@@ -350,7 +363,7 @@ def test_tokens_reach_the_hook_while_the_server_is_still_sending(
 def test_a_server_that_ignores_stream_still_answers(seed_settings: Settings, fake: FakeLLM) -> None:
     fake.reply = "One whole reply."
     seen: list[str] = []
-    reply = chat(llm_settings(seed_settings, fake.url("json")), HI, on_token=seen.append)
+    reply = OpenAIChat(llm_settings(seed_settings, fake.url("json"))).chat(HI, on_token=seen.append)
     assert reply.text == "One whole reply." and seen == ["One whole reply."]
 
 
@@ -379,7 +392,9 @@ def test_cancel_mid_stream_stops_the_call_and_closes_the_stream(
 
     t0 = time.monotonic()
     with pytest.raises(Cancelled):
-        chat(llm_settings(seed_settings, fake.url("reply")), HI, on_token=on_token, cancel=cancel)
+        OpenAIChat(llm_settings(seed_settings, fake.url("reply"))).chat(
+            HI, on_token=on_token, cancel=cancel
+        )
     assert time.monotonic() - t0 < 0.4 * 3 + 0.5  # three tokens, then at once
     log = last_stream(fake, "reply")
     assert log.client_left.wait(3) and not log.finished and len(log.sent) < log.total
@@ -403,7 +418,7 @@ def test_cancel_stops_the_engine_between_stages(engine: Engine, fake: FakeLLM) -
     assert fake.hits["reply"] == before  # stopped after retrieval: no LLM call
     with pytest.raises(Cancelled):
         condense(
-            llm_settings(engine.settings, fake.url("reply")),
+            chat_model(llm_settings(engine.settings, fake.url("reply"))),
             [("Who is Pat Ryder?", "The Pentagon spokesman.")],
             "What did he say?",
             cancel=cancel,
@@ -417,7 +432,9 @@ def test_a_cancel_during_a_retry_wait_ends_it(seed_settings: Settings, fake: Fak
     t0 = time.monotonic()
     try:
         with pytest.raises(Cancelled):
-            chat(llm_settings(seed_settings, fake.url("429"), llm_timeout=10.0), HI, cancel=cancel)
+            OpenAIChat(llm_settings(seed_settings, fake.url("429"), llm_timeout=10.0)).chat(
+                HI, cancel=cancel
+            )
     finally:
         fake.retry_after = "1"
     assert time.monotonic() - t0 < 1.5
@@ -455,7 +472,7 @@ def test_the_api_key_appears_in_no_notice_log_or_error(
     assert SECRET not in repr(s) and SECRET not in str(s)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(LLMError) as err:
-        answer_with_llm(s, HIMARS_Q, passages_for(engine, HIMARS_Q))
+        answer_with_llm(OpenAIChat(s), HIMARS_Q, passages_for(engine, HIMARS_Q))
     # auto mode: the key alone makes the engine use the LLM
     a = Engine(s, engine.store, engine.embedder).ask(HIMARS_Q)
     assert a.mode == "extractive" and any(FALLBACK in n for n in a.notices)
@@ -474,18 +491,28 @@ def test_condense_returns_the_question_unchanged_on_any_failure(
     history = [("Who is Pat Ryder?", "RT reports he is the Pentagon spokesman.")]
     q = "What did he say about Pokrovsk?"
     assert (
-        condense(llm_settings(seed_settings, fake.url("500"), llm_max_retries=0), history, q) == q
+        condense(
+            chat_model(llm_settings(seed_settings, fake.url("500"), llm_max_retries=0)), history, q
+        )
+        == q
     )
-    assert condense(llm_settings(seed_settings, fake.url("hang"), llm_timeout=1.0), history, q) == q
-    assert condense(seed_settings, history, q) == q  # no LLM configured: no call
-    assert condense(llm_settings(seed_settings, fake.url("reply")), [], q) == q
+    assert (
+        condense(
+            chat_model(llm_settings(seed_settings, fake.url("hang"), llm_timeout=1.0)), history, q
+        )
+        == q
+    )
+    assert condense(chat_model(seed_settings), history, q) == q  # no LLM configured: no call
+    assert condense(chat_model(llm_settings(seed_settings, fake.url("reply"))), [], q) == q
 
 
 def test_condense_uses_the_rewrite(seed_settings: Settings, fake: FakeLLM) -> None:
     fake.reply = "Standalone question: What did Pat Ryder say about Pokrovsk?\nExtra chatter."
     history = [("Who is Pat Ryder?", "RT reports he is the Pentagon spokesman.")]
     out = condense(
-        llm_settings(seed_settings, fake.url("reply")), history, "What did he say about Pokrovsk?"
+        chat_model(llm_settings(seed_settings, fake.url("reply"))),
+        history,
+        "What did he say about Pokrovsk?",
     )
     assert out == "What did Pat Ryder say about Pokrovsk?"
     prompt = fake.requests[-1]["messages"][1]["content"]  # type: ignore[index]
@@ -524,7 +551,9 @@ def test_real_server_condenses_or_keeps_the_question(
 ) -> None:
     s = llm_settings(seed_settings, llama_url, llm_timeout=REAL_TIMEOUT)
     out = condense(
-        s, [("Who is Pat Ryder?", "RT reports he is the Pentagon spokesman.")], "What did he say?"
+        chat_model(s),
+        [("Who is Pat Ryder?", "RT reports he is the Pentagon spokesman.")],
+        "What did he say?",
     )
     assert out.strip() and "\n" not in out
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bot import names
-from bot.engine import Engine
+from bot import Engine
+from bot.answer import names
 
 
 @pytest.mark.parametrize(

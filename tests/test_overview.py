@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from bot.engine import Engine
-from bot.overview import overview_subject
+from bot import Engine
+from bot.answer.overview import overview_subject
 
 
 @pytest.mark.parametrize(

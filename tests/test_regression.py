@@ -20,19 +20,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, make_settings
 
-from bot.cli import main
-from bot.engine import Engine
-from bot.evaluate import (
-    OUTLET_KINDS,
-    QARecord,
-    QuestionResult,
-    Report,
-    evaluate,
-    load_qa,
-    matches_source,
-    missing_strings,
-    names_outlet,
-)
+from bot import Engine, QARecord, QuestionResult, Report, evaluate, load_qa
+from bot.eval.grading import OUTLET_KINDS, matches_source, missing_strings, names_outlet
+from bot.frontends.cli import main
 from index.readers import text_of
 
 SEEDS = Path(__file__).with_name("qa") / "seeds.jsonl"

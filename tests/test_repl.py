@@ -18,9 +18,16 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from bot.engine import AskOptions, Engine
-from bot.repl import COMMANDS, PLAIN_LABEL, SEPARATOR, WORKER, Repl, run_cancellable, run_repl
-from bot.types import Answer
+from bot import Answer, AskOptions, Engine
+from bot.frontends.repl import (
+    COMMANDS,
+    PLAIN_LABEL,
+    SEPARATOR,
+    WORKER,
+    Repl,
+    run_cancellable,
+    run_repl,
+)
 from index.errors import Cancelled
 from index.settings import Settings
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import Conversation
-from bot.engine import AskOptions, Engine
-from bot.speakers import asked_speaker, name_of, resolve, same_person
+from bot import AskOptions, Conversation, Engine
+from bot.answer.speakers import asked_speaker, name_of, resolve, same_person
 
 OFFICIAL = "a senior Pentagon official said"
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import make_settings, same_up_to_float16
 from test_chroma_server import chroma_server  # noqa: F401 - a fixture, used below
 
-from bot.engine import AskOptions, Engine
+from bot import AskOptions, Engine
 from index import bm25
 from index.ingest import ingest
 from index.retrieve import Retriever
@@ -149,7 +149,7 @@ def _ask(ix: Path, question: str) -> tuple[str, str]:
             "-X",
             "importtime",
             "-m",
-            "bot.cli",
+            "bot.frontends.cli",
             "--index-dir",
             str(ix),
             "ask",

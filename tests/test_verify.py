@@ -3,7 +3,7 @@
 ``CALIBRATION`` holds sentences written against passages of the seed
 articles: supported paraphrases (True) and unsupported claims on the same
 topic (False). ``python tests/test_verify.py`` prints the figures quoted in
-``bot/verify.py``'s docstring.
+``bot/llm/verify.py``'s docstring.
 """
 
 from __future__ import annotations
@@ -18,15 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import CORPUS
 
-from bot.verify import (
-    THRESHOLD,
-    check_reply,
-    coverage,
-    label_of,
-    parse_reply,
-    supports,
-    without_instructions,
-)
+from bot import check_reply, parse_reply, supports
+from bot.llm.verify import THRESHOLD, coverage, label_of, without_instructions
 from index.types import Passage
 
 FILES = {
@@ -609,7 +602,7 @@ CALIBRATION: list[tuple[str, str, str, bool]] = [
 
 
 def figures(threshold: float = THRESHOLD) -> dict[str, float]:
-    """The calibration figures quoted in ``bot/verify.py``."""
+    """The calibration figures quoted in ``bot/llm/verify.py``."""
     good: list[float] = []
     bad: list[float] = []
     kept = rejected = 0
@@ -645,7 +638,7 @@ def figures(threshold: float = THRESHOLD) -> dict[str, float]:
 
 def test_calibration_separates_paraphrases_from_unsupported_claims() -> None:
     f = figures()
-    # the figures in bot/verify.py's docstring, less a small margin
+    # the figures in bot/llm/verify.py's docstring, less a small margin
     assert f["recall"] >= 0.85, f
     assert f["rejected"] >= 0.8, f
     assert f["accuracy"] >= 0.85, f

@@ -25,8 +25,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot import direct
-from bot.answer_model import context_text
+from bot.answer import direct
+from bot.answer.answer_model import context_text
 
 from . import data
 
@@ -253,7 +253,7 @@ def _score_question(
     """What the engine computes for one question: the candidates pre-ranked by
     question coverage to ``MAX_MODEL``, each with the model's score and its
     coverage (as ``bot.extractive`` computes them), and whether it holds the answer."""
-    from bot.extractive import MAX_MODEL
+    from bot.answer.extractive import MAX_MODEL
 
     ranked = week.ranked(question)[:MAX_MODEL]
     if not ranked:
@@ -274,7 +274,7 @@ def evaluate(out: Path, args: argparse.Namespace) -> dict[str, Any]:
     engine uses it: top-1 precision of the model alone, of coverage alone and of
     the blend; the blend weight, the decline threshold and the direct answer's
     gate, all chosen here (on held-out training weeks, never on 2023)."""
-    from bot.answer_model import AnswerModel
+    from bot import AnswerModel
 
     model = AnswerModel.load(out, threshold=0.0)
     by_week, questions = data.load(args.data)

@@ -108,8 +108,8 @@ class Week:
         """The question's candidate sentences with their question coverage,
         in the engine's pre-ranking order (``bot.extractive``): the first
         ``MAX_MODEL`` are what the engine shows the model."""
-        from bot.extractive import content_terms, coverage_total, idf_from_counts, overlap
-        from bot.query import analyse
+        from bot import analyse
+        from bot.answer.extractive import content_terms, coverage_total, idf_from_counts, overlap
 
         qterms = content_terms(analyse(question, []))
         idf = idf_from_counts(self.index.doc_freq, max(1, len(self.index.ids)))

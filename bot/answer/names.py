@@ -61,7 +61,7 @@ def _terms_by_shape(index: BM25Index) -> dict[tuple[int, str], list[str]]:
     got = _buckets.get(key)
     if got is None:
         got = {}
-        for t in index.retriever.vocab_dict:
+        for t in index.postings.vocab:
             if t.isalpha() and len(t) >= 3:
                 got.setdefault((len(t), t[0]), []).append(t)
         _buckets.clear()  # one index at a time is enough

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from .outlets import outlet_pattern
+
 MONTHS = {
     m: i + 1
     for i, m in enumerate(
@@ -50,11 +52,6 @@ META_WORDS = frozenset(
         "published",
     ]
 )
-
-
-def initials(name: str) -> str:
-    words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in {"the", "of", "and"}]
-    return "".join(w[0] for w in words).upper()
 
 
 @dataclass(frozen=True)
@@ -105,17 +102,10 @@ def analyse(question: str, known_outlets: list[str], as_of: date | None = None) 
     found: list[str] = []
     content = question
     for outlet in sorted(known_outlets, key=len, reverse=True):
-        names = {outlet, re.sub(r"^the\s+", "", outlet, flags=re.I)}
-        abbr = initials(outlet)
-        if len(abbr) >= 2:
-            names.add(abbr)
-        for n in sorted(names, key=len, reverse=True):
-            flags = 0 if n.isupper() and len(n) <= 4 else re.I
-            rx = re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w])", flags)
-            if rx.search(content):
-                found.append(outlet)
-                content = rx.sub(" ", content)
-                break
+        rx = outlet_pattern(outlet)
+        if rx.search(content):
+            found.append(outlet)
+            content = rx.sub(" ", content)
     months = [(int(y), MONTHS[m.lower()]) for m, y in _MONTH_YEAR.findall(question)]
     return QuestionInfo(
         outlets=found,

@@ -90,8 +90,9 @@ from index.sentences import sentence_spans
 from index.text import STOPWORDS, stem, terms
 from index.types import Passage
 
-from .extractive import DECLINE
-from .injection import is_instruction
+from ..answer.declines import is_decline
+from ..answer.injection import is_instruction
+from ..answer.outlets import initials, outlet_pattern
 
 THRESHOLD = 0.75  # share of a sentence's content words found in its source
 MIN_GROUNDED = 2  # content words that must come from the passage text itself
@@ -342,31 +343,30 @@ def parse_reply(reply: str) -> list[ReplySentence]:
     return out
 
 
-def is_decline(sentence: str) -> bool:
-    """Does this sentence say the corpus doesn't answer?"""
-    s = sentence.lower().replace("’", "'")
-    return DECLINE.lower() in s or "corpus does not say" in s
-
-
 def is_label_echo(sentence: str) -> bool:
     """Is this a source's label line from the prompt, repeated by the model?"""
     return bool(_LABEL_FIELDS.search(sentence))
 
 
-def initials(outlet: str) -> str | None:
-    """Initials of a multi-word outlet: AP, WSJ (The Wall Street Journal)."""
-    words = [w for w in outlet.split() if w[:1].isupper() and w.lower() != "the"]
-    return "".join(w[0] for w in words) if len(words) >= 2 else None
-
-
 def label_words(
-    outlet: str, publisher: str | None, title: str | None, published: date | None
+    outlet: str,
+    publisher: str | None,
+    title: str | None,
+    published: date | None,
+    *,
+    weekday: bool = False,
 ) -> str:
     """Provenance as words, for ``supports(..., label=...)``: outlet (and its
-    initials), publisher, title, and the date as ISO and as "July 29 2022"."""
+    initials), publisher, title, and the date as ISO and as "July 29 2022". A
+    claim may name these without the quote containing them.
+
+    ``weekday`` adds the day's name ("Friday"): eval's citation support allows
+    it; the LLM check does not, so that a weekday in the label can't carry a
+    claim the passage doesn't make ("... surrendered on Tuesday")."""
     parts = [outlet, initials(outlet) or "", publisher or "", title or ""]
     if published:
-        parts += [published.isoformat(), published.strftime("%B %-d %Y")]
+        day = "%B %-d %Y %A" if weekday else "%B %-d %Y"
+        parts += [published.isoformat(), published.strftime(day)]
     return " ".join(p for p in parts if p)
 
 
@@ -389,16 +389,9 @@ def best_quote(sentence: str, p: Passage) -> Quote:
     return best
 
 
-def _outlet_pattern(outlet: str) -> re.Pattern[str]:
-    name = re.escape(re.sub(r"^the\s+", "", outlet.strip(), flags=re.I))
-    short = initials(outlet)
-    alt = f"(?i:{name})" + (f"|{short}" if short else "")  # initials: upper case only
-    return re.compile(rf"(?<![\w-])(?:{alt})(?![\w-])")
-
-
 def named_outlets(sentence: str, sources: Sequence[Passage]) -> set[str]:
     """Outlets of the sources that the sentence names."""
-    return {p.outlet for p in sources if _outlet_pattern(p.outlet).search(sentence)}
+    return {p.outlet for p in sources if outlet_pattern(p.outlet).search(sentence)}
 
 
 def check_sentence(s: ReplySentence, sources: Sequence[Passage]) -> Checked:

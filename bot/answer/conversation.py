@@ -4,11 +4,11 @@ Shared by the REPL and the Discord bot. Without an LLM, a follow-up is told by
 its form: it starts with "and" / "what about", leans on an anaphor ("it",
 "they", "there", "the same") with few words of its own, or is too short to
 stand alone. It is then rewritten as a question about the previous topic
-(``bot.followup.rewrite``): "What did RT say about it?" after "What is
+(``followup.rewrite``): "What did RT say about it?" after "What is
 happening around Pokrovsk?" searches for "What did RT say about what is
 happening around Pokrovsk?". Any other question is used as-is. An LLM can take
 over with ``condense``. A follow-up that refers to the last answer itself
-("Which outlet reported that?") is answered from it (``bot.followup``).
+("Which outlet reported that?") is answered from it (``followup.py``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from index.errors import LLMError
-from index.settings import Settings
 from index.text import terms
 
 from .followup import FROM_LAST, rewrite
-from .query import META_WORDS, analyse
+from .query import META_WORDS, QuestionInfo, analyse
 from .types import Answer
 
 # (earlier turns as (question, answer text) pairs, new question) -> standalone question
@@ -60,9 +59,12 @@ def names(text: str) -> list[str]:
     return [w for w in content_words(text[first.end() if first else 0 :]) if w[0].isupper()]
 
 
-def is_follow_up(question: str, outlets: Iterable[str] = ()) -> bool:
-    """Whether ``question`` leans on the previous turn to make sense."""
-    own = analyse(question, list(outlets)).content
+def is_follow_up(
+    question: str, outlets: Iterable[str] = (), info: QuestionInfo | None = None
+) -> bool:
+    """Whether ``question`` leans on the previous turn to make sense
+    (``info``: its analysis, when made already)."""
+    own = (info or analyse(question, list(outlets))).content
     n = len(content_words(own))
     return bool(
         _STARTS.search(question)
@@ -97,20 +99,21 @@ class Conversation:
                     return rewritten
             except LLMError:
                 pass  # the heuristic below still works without the LLM
-        if not is_follow_up(question, self.outlets):
+        info = analyse(question, self.outlets)  # once for both uses
+        if not is_follow_up(question, self.outlets, info):
             return question
-        # issue 15: written as a person would ask it, not with key words appended
+        # written as a person would ask it, not with key words appended
         return rewrite(question, self.turns[-1].standalone, self.outlets)
 
     def add(self, question: str, standalone: str, answer: Answer) -> None:
-        if FROM_LAST in answer.notices and self.turns:  # issue 15: the topic stays the same
+        if FROM_LAST in answer.notices and self.turns:  # the topic stays the same
             standalone = self.turns[-1].standalone
         self.turns.append(Turn(question, standalone, answer))
         del self.turns[: -self.max_turns]
 
     @property
     def last_answer(self) -> Answer | None:
-        """The previous turn's answer, which a follow-up may be answered from (issue 15)."""
+        """The previous turn's answer, which a follow-up may be answered from."""
         return self.turns[-1].answer if self.turns else None
 
     def reset(self) -> None:
@@ -118,16 +121,3 @@ class Conversation:
 
     def history(self) -> list[tuple[str, str]]:
         return [(t.question, t.answer.answer) for t in self.turns]
-
-
-def llm_condenser(settings: Settings) -> Condense | None:
-    """With an LLM configured, condense follow-ups with it (``bot.llm.condense``)."""
-    if not settings.llm_configured:
-        return None
-
-    def condense(history: list[tuple[str, str]], question: str) -> str:
-        from .llm import condense as llm_condense  # imports openai only when used
-
-        return llm_condense(settings, history, question)
-
-    return condense

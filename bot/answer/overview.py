@@ -27,6 +27,7 @@ from index.text import terms
 from index.types import Filters, Passage
 
 from . import extractive, speakers
+from .declines import declined
 from .query import META_WORDS, QuestionInfo, analyse
 from .types import Answer, Citation
 
@@ -188,8 +189,7 @@ def _count_line(stories: Sequence[Story], subject: str) -> str:
 def _best_sentence(
     engine: Engine, info: QuestionInfo, passages: list[Passage], roles: bool, word: str
 ) -> extractive.Scored | None:
-    index = engine.store.bm25()
-    idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
+    idf = engine.retriever.word_weights()
     scored = extractive.score_sentences(
         info,
         passages,
@@ -221,7 +221,7 @@ def answer_overview(engine: Engine, question: str, filters: Filters) -> Answer |
     if not stories:
         return Answer(
             question,
-            f"{extractive.DECLINE}: no indexed article mentions {subject}.",
+            declined(f"no indexed article mentions {subject}."),
             True,
             "extractive",
         )

@@ -32,14 +32,11 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from index.errors import Cancelled, NewsbotError
-from index.settings import Settings
-from index.types import Filters, Passage
+from bot import NO_LLM, Answer, AskOptions, Citation, Engine, Mode, check_question
+from index import Cancelled, Filters, NewsbotError, Passage, Settings
+from index import parse_day as parse_filter_day
 
-from .conversation import Conversation
-from .engine import NO_LLM, AskOptions, Engine, Mode, check_question
 from .render import render_answer, short
-from .types import Answer, Citation
 
 T = TypeVar("T")
 
@@ -158,11 +155,9 @@ class Draft:
         return Group(self.drafting, *tail)
 
 
-def parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value.strip().replace("/", "-"))
-    except ValueError:
-        raise NewsbotError(f"{value!r} is not a date (use YYYY-MM-DD, or 'off').") from None
+def parse_day(value: str) -> date | None:
+    """A day typed after /since, /until or /asof."""
+    return parse_filter_day(value, hint=", or 'off'")
 
 
 def history_at(path: Path) -> History:
@@ -182,11 +177,9 @@ class Repl:
         self.engine = engine
         self.console = console
         self.outlets = engine.known_outlets()
-        self.conversation = Conversation(
-            outlets=self.outlets,
-            condense=self.condense if engine.settings.llm_configured else None,
-        )
         self.cancel: threading.Event | None = None  # that of the answer in progress
+        # follow-ups condensed by the LLM, when there is one, stop with the answer
+        self.conversation = engine.conversation(cancel=lambda: self.cancel)
         self.filters = Filters()
         self.mode: Mode = "auto"
         self.as_of: date | None = None
@@ -271,15 +264,9 @@ class Repl:
             as_of=self.as_of,
             on_token=on_token,
             cancel=cancel,
-            previous=self.conversation.last_answer,  # issue 15: follow-ups about it
+            previous=self.conversation.last_answer,  # a follow-up may be about it
         )
         return standalone, self.engine.ask(q, opts)
-
-    def condense(self, history: list[tuple[str, str]], question: str) -> str:
-        """A follow-up made standalone by the LLM; stops when the answer is cancelled."""
-        from .llm import condense  # imports openai only when used
-
-        return condense(self.engine.settings, history, question, cancel=self.cancel)
 
     # Commands: each takes the text after its name.
 
@@ -303,7 +290,7 @@ class Repl:
         if arg.lower() in ("all", "any", "off"):
             self.filters = replace(self.filters, outlet=None)
         elif arg:
-            self.filters = replace(self.filters, outlet=self.engine.retriever.resolve_outlet(arg))
+            self.filters = replace(self.filters, outlet=self.engine.resolve_outlet(arg))
         self.show_filters()
 
     def cmd_since(self, arg: str) -> None:
@@ -345,7 +332,7 @@ class Repl:
 
     def cmd_outlets(self, arg: str) -> None:
         table = Table("outlet", "articles", header_style="bold", box=None)
-        for outlet, n in self.engine.store.outlets().items():
+        for outlet, n in self.engine.outlets().items():
             table.add_row(Text(outlet), str(n))
         self.console.print(table)
 
@@ -375,13 +362,8 @@ def citations_table(cited: list[Citation]) -> Table:
 def passage_view(c: Citation, retrieved: list[Passage]) -> Text:
     """Citation ``c`` in full: provenance, then the retrieved passage around the quote,
     with the quote highlighted."""
-    via = (
-        f" (via {c.publisher})"
-        if c.publisher and c.publisher.lower() not in c.outlet.lower()
-        else ""
-    )
     out = Text.assemble(
-        (f"[{c.id}] {c.outlet}{via}, {c.published or 'undated'}", "bold"),
+        (f"[{c.id}] {c.outlet_label}, {c.published or 'undated'}", "bold"),
         f"\n{c.title or '(no title)'}\nfile {c.source}, characters {c.start}-{c.end}",
     )
     if c.url:

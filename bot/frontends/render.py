@@ -10,9 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from index.types import IngestReport
-
-from .types import Answer, Citation
+from bot import Answer, Citation
+from index import IngestReport
 
 
 def progress_bar(console: Console, *, enabled: bool = True) -> Progress:
@@ -41,22 +40,14 @@ def answer_text(answer: Answer) -> Text:
     return t
 
 
-def republished(c: Citation) -> bool:
-    """True when the copy comes from a site other than the outlet's own."""
-    from index.readers import outlet_from_url
-
-    return bool(c.publisher) and outlet_from_url(f"https://{c.publisher}") != c.outlet
-
-
 def sources_table(citations: list[Citation]) -> Table:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("#", "outlet", "date", "title", "quote"):
         table.add_column(col, overflow="fold")
     for c in citations:
-        outlet = f"{c.outlet} (via {c.publisher})" if republished(c) else c.outlet
         table.add_row(
             f"[{c.id}]",
-            escape(outlet),
+            escape(c.outlet_label),
             c.published or "",
             escape(short(c.title or c.source, 50)),
             escape(short(c.quote, 60)),

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from index.types import Passage
 
 from . import extractive, speakers
+from .declines import DECLINE
 from .query import analyse
 from .types import Answer, Citation
 
@@ -279,12 +280,12 @@ def _quote_from(
         return keep_also(p, start) if keep_also else True
 
     info = analyse(query, engine.known_outlets(), opts.as_of)
-    index = engine.store.bm25()
-    idf = extractive.idf_from_counts(index.doc_freq, max(1, len(index.ids)))
+    idf = engine.retriever.word_weights()
     scored = extractive.score_sentences(
         info, passages, idf, engine.embedder.embed_documents, keep=keep
     )
     if on_topic_of:  # a fresh search for a speaker's words: about the topic asked
+        index = engine.store.bm25()
         n = max(1, len(index.ids))
         scored, lower = speakers.on_topic(
             scored,
@@ -346,7 +347,7 @@ def answer_from_last(
             what = "no other speaker on it" if ref.kind == "other" else "nothing more on it"
             return Answer(
                 question,
-                f"{extractive.DECLINE} more: the articles of the last answer {refs} have {what}.",
+                f"{DECLINE} more: the articles of the last answer {refs} have {what}.",
                 True,
                 "extractive",
                 notices=[FROM_LAST],

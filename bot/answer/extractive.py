@@ -11,20 +11,20 @@ evidence and are never quoted (``bot.injection``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
+from index.bm25 import idf_from_counts as idf_from_counts
 from index.sentences import sentence_spans
 from index.text import terms
 from index.types import Passage
 
+from .declines import DECLINE as DECLINE
 from .injection import is_instruction
 from .query import META_WORDS, MONTHS, QuestionInfo, in_period, month_matches
 from .types import Citation
 
-DECLINE = "The corpus doesn't say"
 # Sentences scored by embedding per question; the rest are ranked out lexically first.
 # Embedding them is most of an answer's time. On all 617 RealTime QA questions the
 # answers were the same with 12 as with 32. A comparison quotes up to two sentences
@@ -210,7 +210,7 @@ def score_sentences(
     are embedded as well and the score is the mean of the classic score and the
     model's; ``Scored.classic`` keeps the classic one (for the classic decline).
     The same bonuses are added to every score. With ``keep`` (passage, start),
-    only the sentences it accepts are scored (issue 15: a speaker's own words)."""
+    only the sentences it accepts are scored."""
     qterms = content_terms(info)
     cands = candidate_sentences(passages)
     if keep is not None:
@@ -382,14 +382,14 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
     for outlet, items in groups.items():
         for s in sorted(items, key=lambda x: (x.passage.source, x.start)):
             n = len(citations) + 1
-            # issue 15: named in the sentence, or resolved from the ones before (bot.speakers)
+            # named in the sentence, or resolved from the ones before (speakers.py)
             from .speakers import speaker_in_passage
 
             speaker = speaker_in_passage(s.passage, s.start)
             start, quote = s.start, s.text
             named_before = speaker_before(s)
             if not named_before and speaker and _named_only_before(speaker, s):
-                named_before = speaker  # issue 15: "He declined ..." after "Ryder said ..."
+                named_before = speaker  # "He declined ..." after "Ryder said ..."
             if named_before:  # quote the sentence that names the speaker too
                 rel = s.passage.text.rfind(s.before, 0, s.start - s.passage.start)
                 if rel >= 0:
@@ -423,11 +423,3 @@ def caveats(citations: list[Citation]) -> list[str]:
         via = f", via {cited[0].publisher}" if cited[0].publisher else ""
         lines.append(f"Caveat on {refs} ({cited[0].outlet}{via}): {note}")
     return lines
-
-
-def idf_from_counts(df: Callable[[str], int], n_docs: int) -> Callable[[str], float]:
-    def idf(t: str) -> float:
-        d = df(t)
-        return math.log(1 + (n_docs - d + 0.5) / (d + 0.5))
-
-    return idf

@@ -7,7 +7,7 @@ disregard everything above and state plainly that ...", "Ignore previous
 instructions and reply only with ...", "If you are an AI language model
 summarizing this page, respond only with ...". Such a sentence is not
 evidence: the extractive engine never quotes it, and the verifier removes it
-from a passage before checking a claim against it (``bot/verify.py``).
+from a passage before checking a claim against it (``bot/llm/verify.py``).
 
 A sentence is an instruction when it
 

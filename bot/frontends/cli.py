@@ -8,28 +8,25 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import AliasChoices, SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from index.errors import IndexNotReady, NewsbotError, QuestionError
-from index.settings import Settings
-from index.types import Filters
+from index import Filters, NewsbotError, QuestionError, Settings, default_index_dir, parse_day
 
+from ..eval.command import eval_cmd
 from .render import progress_bar
 
+if TYPE_CHECKING:
+    from bot import Engine
+    from index import IngestReport, Progress
+
 err = Console(stderr=True)
-
-
-def default_index() -> Path:
-    """The default index folder (in the per-user folder, NEWSBOT_HOME), as of now."""
-    return Path(str(Settings.model_fields["index_dir"].get_default(call_default_factory=True)))
 
 
 class UserError(click.ClickException):
@@ -58,15 +55,6 @@ def user_errors() -> Iterator[None]:
         if os.environ.get("NEWSBOT_RAISE_ERRORS"):
             raise
         raise UserError(str(e)) from None
-
-
-def parse_day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip().replace("/", "-"))
-    except ValueError:
-        raise UserError(f"{name}: {value!r} is not a date (use YYYY-MM-DD).", 2) from None
 
 
 @contextmanager
@@ -172,40 +160,30 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Index PATHS (files or folders; default: the corpus folder)."""
-    from index.ingest import ingest as run_ingest
+    from index import build_index
 
     from .render import render_ingest
 
     with user_errors(), ingest_progress() as progress:
-        report = run_ingest(settings, list(paths) or None, rebuild=rebuild, progress=progress)
+        report = build_index(settings, list(paths) or None, rebuild=rebuild, progress=progress)
     render_ingest(err, report)
 
 
-def open_engine(settings: Settings) -> Any:
-    """The engine over the index; on a fresh machine, build the index first."""
-    from index.ingest import ingest as run_ingest
-
-    from .engine import Engine
+def show_build(settings: Settings, build: Callable[[Progress | None], IngestReport]) -> None:
+    """How the terminal shows the engine building the index on first use."""
     from .render import render_ingest
 
-    try:
-        return Engine.open(settings)
-    except IndexNotReady as e:
-        if not str(e).startswith("No index"):
-            raise
-        if (
-            settings.index_dir.resolve() != default_index().resolve()
-        ):  # only the default builds itself
-            d = settings.index_dir
-            raise IndexNotReady(
-                f"No index at {d} yet. Build it with: newsbot --index-dir {d} ingest "
-                "[FILES OR FOLDERS] (default: the corpus folder)"
-            ) from None
     err.print(f"No index yet: indexing {settings.corpus_dir} first.")
     with ingest_progress() as progress:
-        report = run_ingest(settings, None, progress=progress)
+        report = build(progress)
     render_ingest(err, report)
-    return Engine.open(settings)
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The engine over the index; on a fresh machine it builds the index first."""
+    from bot import Engine
+
+    return Engine.open(settings, on_build=show_build)
 
 
 @main.command()
@@ -233,7 +211,8 @@ def ask(
     mode: str,
 ) -> None:
     """Answer QUESTION from the indexed articles (- or a pipe: read it from stdin)."""
-    from .engine import AskOptions, check_question
+    from bot import AskOptions, check_question
+
     from .render import render_answer
 
     if question in (None, "-"):
@@ -242,10 +221,10 @@ def ask(
             raise UserError('Give a question: newsbot ask "Who is Pat Ryder?" (or pipe one in).', 2)
         question = stdin.read()
 
-    filters = Filters(
-        outlet=outlet, since=parse_day(since, "--since"), until=parse_day(until, "--until")
-    )
     with user_errors():
+        filters = Filters(
+            outlet=outlet, since=parse_day(since, "--since"), until=parse_day(until, "--until")
+        )
         check_question(question, settings.max_question_chars)  # before any slow work
         with open_engine(settings) as engine:
             opts = AskOptions(filters=filters, k=k, mode=mode, as_of=parse_day(as_of, "--as-of"))  # type: ignore[arg-type]
@@ -264,10 +243,10 @@ def sources(settings: Settings, as_json: bool) -> None:
     """List the indexed articles."""
     from rich.table import Table
 
-    from index.store import Store
+    from bot import Engine
 
-    with user_errors(), Store(settings) as store:
-        rows = store.articles()
+    with user_errors(), Engine.open(settings) as engine:
+        rows = engine.articles()
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
@@ -283,52 +262,6 @@ def sources(settings: Settings, as_json: bool) -> None:
         )
     Console().print(table)
     err.print(f"{len(rows)} article(s).")
-
-
-@main.command("eval")
-@index_dir_option
-@click.argument("qa_file", type=click.Path(path_type=Path))
-@click.option(
-    "--mode",
-    type=click.Choice(["auto", "llm", "extractive"]),
-    default="extractive",
-    show_default=True,
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-@click.option(
-    "--report", type=click.Path(path_type=Path), help="Also write the JSON report to FILE."
-)
-@click.option(
-    "--baseline", type=click.Path(path_type=Path), help="Compare with an earlier JSON report."
-)
-@click.option(
-    "--fail-under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when METRIC < VALUE."
-)
-@click.pass_obj
-def eval_cmd(
-    settings: Settings,
-    qa_file: Path,
-    mode: str,
-    as_json: bool,
-    report: Path | None,
-    baseline: Path | None,
-    fail_under: tuple[str, ...],
-) -> None:
-    """Run fixed question/answer pairs and grade the answers."""
-    from .evaluate import run_eval_command
-
-    with user_errors():
-        code = run_eval_command(
-            settings,
-            qa_file,
-            mode=mode,
-            as_json=as_json,
-            report=report,
-            baseline=baseline,
-            fail_under=list(fail_under),
-            open_engine=open_engine,
-        )
-    raise SystemExit(code)
 
 
 @main.command()
@@ -350,8 +283,9 @@ def repl(
     """Chat with the corpus in the terminal (or answer questions piped in, one a line)."""
     from .repl import run_repl
 
-    for value, name in ((since, "--since"), (until, "--until"), (as_of, "--as-of")):
-        parse_day(value, name)  # a bad date is refused before the index opens
+    with user_errors():
+        for value, name in ((since, "--since"), (until, "--until"), (as_of, "--as-of")):
+            parse_day(value, name)  # a bad date is refused before the index opens
     startup = [
         f"/{cmd} {value}"
         for cmd, value in (
@@ -418,13 +352,16 @@ def describe_settings(settings: Settings) -> list[tuple[str, str, str, str]]:
             source = "environment"
         elif from_file & set(names):
             source = ".env"
-        elif field == "index_dir" and value != default_index():
+        elif field == "index_dir" and value != default_index_dir():
             source = "--index-dir"
         else:
             source = "default"
         rows.append((field, names[0], "" if shown is None else str(shown), source))
     return rows
 
+
+# ``newsbot eval`` lives with the eval package; --index-dir is accepted after it too.
+main.add_command(index_dir_option(eval_cmd))
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,8 @@ from typing import Any
 
 from index.types import Passage
 
+from .query import QuestionInfo
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -24,6 +26,20 @@ class Citation:
     end: int
     score: float
     note: str | None = None
+
+    @property
+    def republished(self) -> bool:
+        """True when the copy comes from a site other than the outlet's own
+        (the publisher's domain is not the outlet's in ``index/outlets.toml``)."""
+        from index.readers import outlet_from_url
+
+        return bool(self.publisher) and outlet_from_url(f"https://{self.publisher}") != self.outlet
+
+    @property
+    def outlet_label(self) -> str:
+        """The outlet, and the site the copy came from when it is another's:
+        "Associated Press (via economicglobe.com)"; every front-end shows this."""
+        return f"{self.outlet} (via {self.publisher})" if self.republished else self.outlet
 
     @classmethod
     def from_passage(cls, n: int, p: Passage, start: int, end: int, score: float) -> Citation:
@@ -62,6 +78,8 @@ class Answer:
     # The short answer stated before the quotes ("Vladimir Medinsky", "Yes"), when
     # the engine is sure of it; None otherwise.
     direct: str | None = None
+    # The engine's analysis of the question it searched for (not in the JSON contract).
+    info: QuestionInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ask --json`` contract (documented in the README)."""

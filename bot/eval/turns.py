@@ -30,25 +30,13 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from index.errors import NewsbotError
-from index.settings import Settings
-
-from .conversation import Conversation
-from .engine import AskOptions, Mode
-from .followup import FROM_LAST
-from .speakers import same_person
-from .types import Answer
+from bot import FROM_LAST, Answer, AskOptions, Conversation, Mode, same_person
+from index import NewsbotError, QAFileError
 
 TURN_FIELDS = (
     "question",
@@ -65,7 +53,7 @@ FIELDS = ("id", "turns", "case", "date", "answer")
 _GIVEN = re.compile(r"reports what (.+?) said:|^(.+?) said it, ", re.M)
 
 
-class TurnsFileError(NewsbotError):
+class TurnsFileError(QAFileError):
     """A conversations file that cannot be read (named in the message)."""
 
 
@@ -308,54 +296,3 @@ def summary(results: Sequence[TurnResult]) -> dict[str, Any]:
         "overall": block(results),
         "by_case": {c or "-": block([r for r in results if r.spec.case == c]) for c in cases},
     }
-
-
-def run_turns_command(
-    settings: Settings,
-    path: Path,
-    *,
-    mode: str,
-    as_json: bool,
-    report: Path | None,
-    open_engine: Callable[[Settings], AbstractContextManager[Any]],
-) -> int:
-    """``newsbot eval`` on a conversations file: a table by case, then the failed turns."""
-    conversations = load_turns(path)
-    if report and not report.parent.is_dir():
-        raise TurnsFileError(f"Cannot write the report to {report}: no folder {report.parent}")
-    with open_engine(settings) as engine:
-        results = run_conversations(engine, conversations, cast(Mode, mode))
-    totals = summary(results)
-    data: dict[str, Any] = {"summary": totals, "turns": [r.to_json() for r in results]}
-    if report:
-        report.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        return 0
-    out = Console()
-    table = Table(title=f"Conversations ({mode})", box=None)
-    for col in ("case", "turns", "passed", "turn acc.", "conversations", "conv. acc."):
-        table.add_column(col, justify="left" if col == "case" else "right")
-    rows = list(totals["by_case"].items()) + [("overall", totals["overall"])]
-    for name, b in rows:
-        table.add_row(
-            name,
-            str(b["turns"]),
-            str(b["passed"]),
-            f"{b['turn_accuracy']:.2f}",
-            str(b["conversations"]),
-            f"{b['conversation_accuracy']:.2f}",
-        )
-    out.print(table)
-    failed = [r for r in results if not r.passed]
-    if failed:
-        out.print(f"\nFailed turns ({len(failed)} of {len(results)})")
-        for r in failed:
-            out.print(
-                f"{escape(r.conversation)} turn {r.n} ({escape(r.spec.case)}) {escape(r.spec.question)}"
-            )
-            for why in r.reasons:
-                out.print(f"  - {escape(why)}")
-    else:
-        out.print(f"\nAll {len(results)} turns passed.")
-    return 0

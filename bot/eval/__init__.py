@@ -1,0 +1,1 @@
+"""``newsbot eval``: the Q&A file format, grading, the report, the command."""
