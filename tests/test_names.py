@@ -56,3 +56,11 @@ def test_the_lookup_is_cheap(engine: Engine) -> None:
     for _ in range(20):
         names.near_misses("What did Kirbey say about Mariupl?", index, outlets)
     assert (time.perf_counter() - t) / 20 < 0.05
+
+
+def test_a_name_with_an_inner_capital_is_one_word(engine: Engine) -> None:
+    """ "McKirby" is not read as "Kirby" with "Mc" before it, nor "DeRyder" as "Ryder"."""
+    index = engine.store.bm25()
+    outlets = engine.known_outlets()
+    for q in ("Did McKirbey speak on Monday?", "What did DeRyderr announce?"):
+        assert names.near_misses(q, index, outlets) == []

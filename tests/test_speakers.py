@@ -101,3 +101,22 @@ def test_pronoun_and_continued_quotes_name_the_speaker(made_up_engine: Engine) -
 def test_a_speaker_the_articles_do_not_quote_is_declined(made_up_engine: Engine) -> None:
     a = made_up_engine.ask("What did Anu Tamm say about the advances near Ostrava?")
     assert a.refused and "Anu Tamm" in a.answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The bridge will reopen in May, according to Kirby.", "Kirby"),
+        ("The talks stalled, according to Pentagon spokesman John Kirby.", "John Kirby"),
+        ("The port reopened, according to Mr. Ryder, who spoke on Monday.", "Mr. Ryder"),
+        # institutions, sites and administrations are not people
+        ("Prices rose 4%, according to the Ostrava Grain Traders Association.", None),
+        ("Exports fell, according to the Novak administration.", None),
+        ("At least 300 ships waited, according to Shiptrack.info, a tracking site.", None),
+        ("According to a notice from the Harbour Safety Office, the quay is closed.", None),
+        ("Fares doubled, according to Novak administration officials.", None),
+        ("The quay is closed, according to the Ostrava Port Authority.", None),
+    ],
+)
+def test_according_to_names_only_a_person(sentence: str, expected: str | None) -> None:
+    assert name_of(sentence) == expected

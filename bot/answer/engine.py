@@ -233,7 +233,8 @@ class Engine:
             scored = self.score(search, info, passages, notices)
             answer = self._extractive(search, info, scored, opts)
             Cancelled.raise_if_set(opts.cancel)
-        if info.comparison:  # a line per outlet and the coverage, first
+        if info.comparison and len({c.outlet for c in answer.citations}) >= 2:
+            # a line per outlet and the coverage, first
             answer = overview.comparison_lead(self, search, answer, self.filters(opts))
         stale = stale_notice(answer, info)
         answer = names.lead(answer, fixes, passages)

@@ -21,7 +21,8 @@ from index.types import Passage
 from .query import analyse
 from .types import Answer
 
-_WORD = re.compile(r"[A-Z][a-z]+(?:[’'][a-z]+)?")
+# A whole capitalised word ("McClellan" is one word, not "Clellan")
+_WORD = re.compile(r"(?<![\w’'\-])[A-Z][A-Za-z]+(?:[’'][a-z]+)?(?![\w\-])")
 _QUESTION_WORDS = frozenset(
     "what who whom which when where why how did does do is are was were has have had will "
     "would can could tell and but also".split()

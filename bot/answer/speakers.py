@@ -30,10 +30,41 @@ _PRONOUN_SUBJECT = re.compile(
 RARE_SHARE = 0.2  # a name in at most this share of chunks is specific (on_topic)
 MAX_BACK = 3  # sentences looked back for the speaker of a pronoun or a continued quote
 
+# "according to Kirby", "according to Pentagon spokesman John Kirby": the lower-case
+# words skipped before the name may only be titles; "according to the White House
+# Historical Association" or "the Biden administration" names no person.
 _ACCORDING = re.compile(
-    r"\baccording to\s+(?:(?:[a-z]+\s+){0,3})?((?:(?:Mr|Mrs|Ms|Dr|Gen)\.\s+)?[A-Z][\w’'\-]+"
-    r"(?:\s+[A-Z][\w’'\-]+){0,2})"
+    r"\baccording to\s+((?:[A-Z][\w’'\-]*\s+(?=[a-z]))?(?:[a-z]+\s+){0,2})"
+    r"((?:(?:Mr|Mrs|Ms|Dr|Gen)\.\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)((?:\.\w+)+)?(\s+[a-z]+)?"
 )
+# Capitalised words that make a name an institution's, not a person's
+_INSTITUTION = frozenset(
+    "Association Administration Department Agency Institute Bureau Ministry Service Office "
+    "Council Commission Committee Foundation University College Center Centre Report Survey "
+    "Data Organization Organisation Group Board Authority Project Fund Bank Court Police "
+    "Times Post News Journal Review Network Index Study Census".split()
+)
+_AFTER_NAME = frozenset("who and in on at during".split())
+
+
+def _according(sentence: str) -> str | None:
+    """The person named by "according to ...", or None for anything else."""
+    for m in _ACCORDING.finditer(sentence):
+        skipped, name, tail, after = m.groups()
+        lower = [w for w in skipped.split() if w[:1].islower()]
+        if any(w not in _TITLE_WORDS for w in lower) or tail:
+            continue  # "according to the ...", "according to Layoffs.fyi"
+        if after and after.strip() not in _AFTER_NAME:
+            continue  # "according to Biden administration officials"
+        words = name.split()
+        if re.search(r"[’']s$", words[-1]) or len(words) > 3:
+            continue  # "according to Russia's agency"
+        if any(w in _INSTITUTION or w in _NOT_NAMES for w in words):
+            continue
+        return _trim(name)
+    return None
+
+
 _OPENS_QUOTE = re.compile(r"^\s*[“\"]")
 # "What did Kirby say", "what else did John Kirby say about ...", "what has Sullivan said",
 # "What did Lavrov tell Blinken", "how did Kirby describe ...".
@@ -86,12 +117,7 @@ def name_of(sentence: str) -> str | None:
         words = [w for w in m.group(1).split() if w not in _NOT_NAMES]
         if words:
             return _trim(" ".join(words))
-    acc = _ACCORDING.search(sentence)
-    if acc and not re.search(r"[’']s$", acc.group(1)):  # "according to Russia's agency"
-        words = [w for w in acc.group(1).split() if w not in _NOT_NAMES]
-        if words and words[0][0].isupper():
-            return " ".join(words)
-    return None
+    return _according(sentence)
 
 
 def resolve(sentences: list[str], i: int) -> str | None:
