@@ -22,6 +22,7 @@ from bot.eval.turns import (
     summary,
 )
 from bot.frontends.cli import main
+from index import QAFileError
 
 TURNS = ROOT / "tests" / "qa" / "turns.jsonl"
 
@@ -152,3 +153,13 @@ def test_cli_runs_a_conversations_file(tmp_path: Path) -> None:
     assert data["turns"][0]["searched_for"] == "What did Kirby say about the Ostrava offensive?"
     bad = CliRunner().invoke(main, ["--index-dir", ix, "eval", str(path), "--fail-under", "x=1"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
+
+
+def test_unreadable_conversation_files_say_why(tmp_path: Path) -> None:
+    """Read by the same reader as question files: a folder, bad JSON, missing file."""
+    with pytest.raises(QAFileError, match="is a folder; give a .jsonl file of conversations"):
+        load_turns(tmp_path)
+    with pytest.raises(QAFileError, match=r":1: not valid JSON"):
+        load_turns(write(tmp_path, '{"id": "c", "turns": ['))
+    with pytest.raises(QAFileError, match="No such conversations file"):
+        load_turns(tmp_path / "none.jsonl")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -100,6 +100,30 @@ def parse_record(obj: Any, where: str, line: int = 0) -> QARecord:
     )
 
 
+def read_jsonl(path: Path, what: str, give: str) -> Iterator[tuple[str, int, Any]]:
+    """Each non-blank line of a JSONL file as ``(path:line, line number, object)``;
+    ``QAFileError`` naming the file (``what``: its kind, ``give``: what to give
+    instead of a folder) or the line when it cannot be read."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise QAFileError(f"No such {what}: {path}") from None
+    except IsADirectoryError:
+        raise QAFileError(f"{path} is a folder; give {give}") from None
+    except OSError as e:
+        raise QAFileError(f"{path}: unreadable ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise QAFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    for n, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            yield where, n, json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise QAFileError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+
+
 def load_qa(path: Path, warn: Callable[[str], None] | None = None) -> list[QARecord]:
     """The records of a Q&A JSONL file (one JSON object a line; blank lines ignored).
 
@@ -107,26 +131,9 @@ def load_qa(path: Path, warn: Callable[[str], None] | None = None) -> list[QARec
     reports and baselines key questions by id. (RealTime QA's questions.jsonl
     repeats two ids for different questions.)
     """
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise QAFileError(f"No such Q&A file: {path}") from None
-    except IsADirectoryError:
-        raise QAFileError(f"{path} is a folder; give a .jsonl file of questions") from None
-    except OSError as e:
-        raise QAFileError(f"{path}: unreadable ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise QAFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
     records: list[QARecord] = []
     first_line: dict[str, int] = {}
-    for n, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise QAFileError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+    for where, n, obj in read_jsonl(path, "Q&A file", "a .jsonl file of questions"):
         rec = parse_record(obj, where, n)
         if rec.id in first_line:
             unique = next(

@@ -38,6 +38,8 @@ from typing import Any
 from bot import FROM_LAST, Answer, AskOptions, Conversation, Mode, same_person
 from index import NewsbotError, QAFileError
 
+from .qa_format import read_jsonl
+
 TURN_FIELDS = (
     "question",
     "must_contain",
@@ -163,20 +165,9 @@ def _turn(obj: Any, where: str, case: str) -> TurnSpec:
 
 def load_turns(path: Path) -> list[ConversationSpec]:
     """The conversations of a JSONL file; errors name the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TurnsFileError(f"{path}: unreadable ({e})") from None
     out: list[ConversationSpec] = []
     seen: set[str] = set()
-    for n, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise TurnsFileError(f"{where}: not valid JSON ({e.msg})") from None
+    for where, _n, obj in read_jsonl(path, "conversations file", "a .jsonl file of conversations"):
         if not isinstance(obj, dict):
             raise TurnsFileError(f"{where}: expected a JSON object")
         unknown = [k for k in obj if k not in FIELDS]
