@@ -65,7 +65,7 @@ class Postings:
             np.load(folder / f"{n}.csc.index.npy") for n in ("data", "indices", "indptr")
         )
         num_docs = int(params["num_docs"])
-        return cls(data, indices, indptr, num_docs, {str(k): int(v) for k, v in vocab.items()})
+        return cls(data, indices, indptr, num_docs, vocab)
 
     def top(self, token_ids: list[int], k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """The ``k`` best-scoring chunks (row, score) for the query's term ids, best first."""

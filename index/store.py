@@ -297,15 +297,21 @@ class Store:
         gen = int(self.ledger.get("generation") or 0)
         if loaded is None or loaded.generation != gen or not loaded.ids:
             return False
-        if loaded.vectors is None or loaded.texts is None:
-            return False
-        if loaded.texts.count() != len(loaded.ids) or self.ledger.chunk_count() > len(loaded.ids):
-            return False  # damaged or incomplete: Chroma, and its checks, decide
+        self._bm25 = loaded  # current: kept either way, so it is not read twice
+        expected = self.ledger.chunk_count()
         held = _chroma_rows(self.dir / "chroma" / "chroma.sqlite3")
-        if held is None or held < self.ledger.chunk_count():
-            return False  # a damaged vector store is reported even though the copy is sound
-        self._bm25 = loaded
-        return True
+        sound = (
+            loaded.vectors is not None
+            and loaded.texts is not None
+            and loaded.texts.count() == len(loaded.ids)  # else damaged or incomplete
+            and expected <= len(loaded.ids)
+            # a damaged vector store is reported even though the copy is sound
+            and held is not None
+            and held >= expected
+        )
+        if not sound:
+            loaded.texts = None  # Chroma, and its checks, decide
+        return sound
 
     def _copy(self) -> bm25.BM25Index | None:
         """The in-memory BM25 index when it holds the texts of the current generation."""

@@ -213,7 +213,8 @@ class Engine:
                 )
         search = names.apply(opts.standalone or q, fixes)
         info = analyse(search, self.known_outlets(), opts.as_of)
-        made = overview.answer_overview(self, search, self.filters(opts))
+        filters = self.filters(opts)
+        made = overview.answer_overview(self, search, filters)
         if made is not None:
             return replace(
                 names.lead(made, fixes),
@@ -222,7 +223,7 @@ class Engine:
                 timings={"retrieval": 0.0, "answer": time.perf_counter() - t0},
                 info=info,
             )
-        passages = self.retrieve(search, info, opts)
+        passages = self.retrieve(search, info, opts, filters)
         t1 = time.perf_counter()
         use_llm = opts.mode == "llm" or (opts.mode == "auto" and self.settings.llm_configured)
         notices: list[str] = []
@@ -235,7 +236,7 @@ class Engine:
             Cancelled.raise_if_set(opts.cancel)
         if info.comparison and len({c.outlet for c in answer.citations}) >= 2:
             # a line per outlet and the coverage, first
-            answer = overview.comparison_lead(self, search, answer, self.filters(opts))
+            answer = overview.comparison_lead(self, search, answer, filters)
         stale = stale_notice(answer, info)
         answer = names.lead(answer, fixes, passages)
         return replace(
@@ -259,10 +260,14 @@ class Engine:
             filters = replace(filters, until=opts.as_of)
         return filters
 
-    def retrieve(self, search: str, info: QuestionInfo, opts: AskOptions) -> list[Passage]:
+    def retrieve(
+        self, search: str, info: QuestionInfo, opts: AskOptions, filters: Filters | None = None
+    ) -> list[Passage]:
         """Retrieval, then extra retrievals so that each outlet the question names,
-        and the period it asks about, is heard."""
-        filters = self.filters(opts)
+        and the period it asks about, is heard (``filters``: ``self.filters(opts)``,
+        when computed already)."""
+        if filters is None:
+            filters = self.filters(opts)
         passages = self.retriever.retrieve(search, filters, opts.k)
         Cancelled.raise_if_set(opts.cancel)
         extra: list[Filters] = []

@@ -374,6 +374,8 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
     Outlets come in the order of their best sentence; within an outlet,
     sentences follow the article. Citations are numbered as they appear.
     """
+    from .speakers import speaker_in_passage  # speakers.py imports this module
+
     groups: dict[str, list[Scored]] = {}
     for s in selected:
         groups.setdefault(s.passage.outlet, []).append(s)
@@ -383,8 +385,6 @@ def compose(selected: list[Scored], question: str = "") -> tuple[str, list[Citat
         for s in sorted(items, key=lambda x: (x.passage.source, x.start)):
             n = len(citations) + 1
             # named in the sentence, or resolved from the ones before (speakers.py)
-            from .speakers import speaker_in_passage
-
             speaker = speaker_in_passage(s.passage, s.start)
             start, quote = s.start, s.text
             named_before = speaker_before(s)
