@@ -121,6 +121,9 @@ class OnnxEmbedder:
         # Memory patterns pay off for fixed shapes only; batches here vary in width,
         # and each new shape would keep another pattern (about 90 MB more at ingest).
         options.enable_mem_pattern = False
+        # An int8-weights model (train/embed_model.py's int8w) is expanded to fp32 once,
+        # at load: fold its DequantizeLinear nodes rather than run them every batch.
+        options.add_session_config_entry("session.disable_quant_qdq", "1")
         try:
             self._session = ort.InferenceSession(
                 str(self.onnx_path), options, providers=["CPUExecutionProvider"]

@@ -13,7 +13,10 @@ The transformer is exported with torch, checked against sentence-transformers
 * ``fp32``: the export as it is;
 * ``int8``: onnxruntime dynamic quantisation of every MatMul and Gather;
 * ``fp16``: weights in float16, inputs and outputs kept float32;
-* ``int8-ffn``: int8 feed-forward layers only, attention and embeddings in fp32.
+* ``int8-ffn``: int8 feed-forward layers only, attention and embeddings in fp32;
+* ``int8w``: int8 weights only (per output channel), expanded to fp32 when the
+  model loads (``DequantizeLinear``, folded by onnxruntime), so that it computes
+  in fp32 from a file the size of int8's.
 
 ``bench/embed_variants.py`` measures them against each other; the card of the
 shipped folder records the choice and its figures.
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "models" / "embed"
 LABEL = "all-MiniLM-L6-v2"
 MAX_LENGTH = 256
-VARIANTS = ("fp32", "int8", "fp16", "int8-ffn")
+VARIANTS = ("fp32", "int8", "fp16", "int8-ffn", "int8w")
 CHECK_TEXTS = (
     "Kyiv says Russian forces are regrouping in the east.",
     "Markets fell.",
@@ -104,6 +107,9 @@ def make_variant(fp32: Path, variant: str, dest: Path) -> None:
         half = convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True)
         onnx.save(half, str(dest))
         return
+    if variant == "int8w":
+        _int8_weights(fp32, dest)
+        return
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -127,6 +133,57 @@ def make_variant(fp32: Path, variant: str, dest: Path) -> None:
         op_types_to_quantize=ops,
         nodes_to_exclude=exclude,
     )
+
+
+def _int8_weights(fp32: Path, dest: Path) -> None:
+    """Every large weight stored as symmetric int8 with one scale per output channel
+    (a MatMul weight's column, an embedding table's row), and a ``DequantizeLinear``
+    that gives the fp32 tensor back under its old name."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(fp32))
+    graph = model.graph
+    gathers = {n.input[0] for n in graph.node if n.op_type == "Gather"}
+    matmuls = {n.input[1] for n in graph.node if n.op_type == "MatMul"}
+    kept, nodes = [], []
+    for init in graph.initializer:
+        w = numpy_helper.to_array(init)
+        if (
+            w.dtype != np.float32
+            or w.ndim != 2
+            or w.size < 65536
+            or init.name not in gathers | matmuls
+        ):
+            kept.append(init)
+            continue
+        axis = 0 if init.name in gathers else 1
+        scale = np.abs(w).max(axis=1 - axis) / 127.0
+        scale[scale == 0] = 1.0
+        shape = (-1, 1) if axis == 0 else (1, -1)
+        q = np.clip(np.round(w / scale.reshape(shape)), -127, 127).astype(np.int8)
+        kept += [
+            numpy_helper.from_array(q, init.name + "_int8"),
+            numpy_helper.from_array(scale.astype(np.float32), init.name + "_scale"),
+            numpy_helper.from_array(np.zeros_like(scale, dtype=np.int8), init.name + "_zero"),
+        ]
+        nodes.append(
+            helper.make_node(
+                "DequantizeLinear",
+                [init.name + "_int8", init.name + "_scale", init.name + "_zero"],
+                [init.name],
+                axis=axis,
+                name=init.name + "_dequantize",
+            )
+        )
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    old = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes + old)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dest))
 
 
 def check_against_torch(folder: Path, base: Path) -> float:
