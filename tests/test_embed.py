@@ -38,8 +38,9 @@ SENTENCES = [
     LONG,
 ]
 # The worst cosine a shipped variant may have against torch on these sentences; the
-# model card gives the measured figure. fp32 is the export itself.
-AGREEMENT = {"fp32": 0.9999, "int8": 0.97, "int8-ffn": 0.98, "fp16": 0.999}
+# model card gives the measured figure (int8w: 0.9963 at worst on these sentences, 0.9990
+# at worst against fp32 on 600 chunk texts). fp32 is the export itself.
+AGREEMENT = {"fp32": 0.9999, "int8": 0.97, "int8-ffn": 0.98, "fp16": 0.999, "int8w": 0.995}
 
 
 def cosine(a: list[float], b: list[float]) -> float:

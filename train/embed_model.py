@@ -1,7 +1,7 @@
 """Build the embedding model newsbot ships: all-MiniLM-L6-v2 as ONNX, with its card.
 
     pip install -e '.[train]'
-    python -m train.embed_model                        # the shipped models/embed/ (fp16)
+    python -m train.embed_model                        # the shipped models/embed/ (int8w)
     python -m train.embed_model --variant int8 --out /tmp/embed-int8
     python -m train.embed_model --variant all --out build/embed-variants   # one folder each
 
@@ -250,7 +250,7 @@ The sentence embeddings for ingest and retrieval. Rebuild with
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--variant", choices=[*VARIANTS, "all"], default="fp16")
+    ap.add_argument("--variant", choices=[*VARIANTS, "all"], default="int8w")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument(
         "--scores",
