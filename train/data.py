@@ -92,6 +92,11 @@ class Week:
 
     def sentences(self, question: str, k: int = TOP_CHUNKS) -> Iterator[tuple[str, str, str]]:
         """(sentence, sentence before, title) of the question's top chunks."""
+        for sent, prev, title, _source in self.sourced(question, k):
+            yield sent, prev, title
+
+    def sourced(self, question: str, k: int = TOP_CHUNKS) -> Iterator[tuple[str, str, str, str]]:
+        """(sentence, sentence before, title, source article) of the question's top chunks."""
         seen: set[tuple[str, int]] = set()
         for cid, _ in self.index.search(question, k):
             text, title, source, start = self.chunks[cid]
@@ -101,7 +106,7 @@ class Week:
                 sent = text[s:e]
                 if key not in seen and len(sent.split()) >= 4:
                     seen.add(key)
-                    yield sent, prev, title
+                    yield sent, prev, title, source
                 prev = sent
 
     def ranked(self, question: str) -> list[tuple[tuple[str, str, str], float]]:

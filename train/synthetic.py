@@ -73,20 +73,6 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("’", "'").split())
 
 
-def _sentences(week: Week, question: str) -> Iterator[tuple[str, str, str, str]]:
-    """(sentence, sentence before, title, source) of the question's top chunks."""
-    seen: set[tuple[str, int]] = set()
-    for cid, _ in week.index.search(question, 10):
-        text, title, source, start = week.chunks[cid]
-        prev = ""
-        for s, e in sentence_spans(text):
-            sent = text[s:e]
-            if (source, start + s) not in seen and len(sent.split()) >= 4:
-                seen.add((source, start + s))
-                yield sent, prev, title, source
-            prev = sent
-
-
 def cloze_week(week: Week, rng: random.Random, per_week: int = PER_WEEK) -> list[Candidate]:
     """Labelled candidates for up to ``per_week`` cloze questions of one week."""
     pool: list[tuple[str, str]] = []  # (sentence, its source)
@@ -112,7 +98,7 @@ def cloze_week(week: Week, rng: random.Random, per_week: int = PER_WEEK) -> list
             continue
         pos: list[tuple[int, Candidate]] = []
         neg: list[tuple[int, Candidate]] = []
-        for cand, before, title, cand_source in _sentences(week, question):
+        for cand, before, title, cand_source in week.sourced(question):
             if cand_source == source:
                 continue
             c_terms = set(terms(cand))
