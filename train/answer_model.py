@@ -479,7 +479,8 @@ def main(argv: list[str] | None = None) -> None:
         "--max-pairs",
         type=int,
         default=12000,
-        help="per phase, at most N quiz pairs and N cloze pairs, a random sample (0: all)",
+        help="per phase, at most N quiz pairs (a random sample) and, in phase 1, the first N "
+        "cloze pairs in week order (0: all)",
     )
     ap.add_argument("--save-steps", type=int, default=200)
     ap.add_argument("--resume", action="store_true", help="resume from the last checkpoint")
