@@ -38,9 +38,17 @@ SENTENCES = [
     LONG,
 ]
 # The worst cosine a shipped variant may have against torch on these sentences; the
-# model card gives the measured figure (int8w: 0.9963 at worst on these sentences, 0.9990
-# at worst against fp32 on 600 chunk texts). fp32 is the export itself.
-AGREEMENT = {"fp32": 0.9999, "int8": 0.97, "int8-ffn": 0.98, "fp16": 0.999, "int8w": 0.995}
+# model card gives the measured figure (int8pc: 0.974 at worst on these sentences, for
+# the empty one, 0.9909 for the others, and 0.9866 at worst against fp32 on 600 chunk
+# texts; int8w: 0.9963 and 0.9990). fp32 is the export itself.
+AGREEMENT = {
+    "fp32": 0.9999,
+    "int8": 0.97,
+    "int8-ffn": 0.98,
+    "fp16": 0.999,
+    "int8w": 0.995,
+    "int8pc": 0.97,
+}
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -98,10 +106,25 @@ def test_vectors_match_sentence_transformers(onnx: OnnxEmbedder, torch_model: An
     assert cosine(onnx.embed_query(SENTENCES[0]), [float(x) for x in q]) >= agreement()
 
 
-def test_batching_does_not_change_vectors(onnx: OnnxEmbedder) -> None:
+# The variants that quantise activations at run time (train/embed_model.py's DYNAMIC)
+# scale each MatMul input per tensor, across a batch and its padding, so a text's
+# vector moves a little with its batch-mates; the quality rule was measured that way
+# (documents batched, queries alone). The others give the same vector in any batch.
+BATCH_STABILITY = {"int8": 0.98, "int8-ffn": 0.98, "int8pc": 0.98}
+
+
+def batch_floor() -> float:
+    return BATCH_STABILITY.get(read_config(model_folder())["variant"], 0.9999)
+
+
+def test_batching_barely_changes_vectors(onnx: OnnxEmbedder) -> None:
     batch = onnx.embed_documents(SENTENCES)
     for text, vec in zip(SENTENCES, batch, strict=True):
-        assert cosine(vec, onnx.embed_query(text)) >= 0.9999
+        assert cosine(vec, onnx.embed_query(text)) >= batch_floor(), text[:40]
+
+
+def test_the_same_batch_gives_the_same_vectors(onnx: OnnxEmbedder) -> None:
+    assert np.array_equal(onnx.embed_array(SENTENCES), onnx.embed_array(SENTENCES))
 
 
 def test_name_and_dim_come_from_the_config(onnx: OnnxEmbedder) -> None:
@@ -264,4 +287,5 @@ def test_vectors_stored_by_ingest_are_the_models(onnx: OnnxEmbedder, engine: Any
     assert len(got["ids"]) == 5
     for vec, doc, meta in zip(got["embeddings"], got["documents"], got["metadatas"], strict=True):
         text = f"{meta['title']}\n{doc}" if meta.get("title") else doc
-        assert float(np.dot(vec, onnx.embed_documents([text])[0])) >= 0.9999
+        # ingest embedded it among other chunks; alone here (see BATCH_STABILITY)
+        assert float(np.dot(vec, onnx.embed_documents([text])[0])) >= batch_floor()
